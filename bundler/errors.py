@@ -1,0 +1,46 @@
+"""User-facing errors. The CLI prints `str(error)` as one line and exits with `exit_code`.
+
+Messages name the file, then the field/offset, then what was expected, e.g.
+``app.elf: segment 1 at 0x08100000 (0x400 bytes) is outside flash 0x08000000-0x080FFFFF``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BundleError(Exception):
+    """Base class: an input could not be read or understood (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        self.path = None if path is None else str(path)
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class InputError(BundleError):
+    """An input file is missing, unreadable or malformed."""
+
+
+class ConfigError(BundleError):
+    """bundle.toml or a layout file is invalid."""
+
+
+class PlacementError(BundleError):
+    """Parts overlap, do not fit their region, or fall outside the chip."""
+
+
+class OutputError(BundleError):
+    """The output folder cannot be written, or would overwrite an input."""
+
+
+class VerificationError(BundleError):
+    """An image does not match what it should be (exit 1)."""
+
+    exit_code = 1
+
+
+def hexsize(n: int) -> str:
+    """Sizes in messages are given in bytes and hex: '4097 bytes (0x1001)'."""
+    return f"{n} bytes (0x{n:X})"
