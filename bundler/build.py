@@ -1,0 +1,148 @@
+"""`bundle build`: inputs -> DCT -> MCU and SFLASH images -> artefacts + manifest, published all at once."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import GENERATED, InputSpec, Project, load_project
+from .errors import InputError, PlacementError, hexsize
+from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
+from .formats.lut import APP_COMPONENTS, APP_HEADER_SIZE
+from .image import Image, Part, assemble_mcu, assemble_sflash
+from .inputs import LoadedInput, Segment, Source, load_input, read_file, stored_app_elf
+from .manifest import Artefact, dumps, make_manifest
+from .publish import publish
+from .writers import intel_hex
+
+MCU_BIN, MCU_HEX, SFLASH_BIN, MANIFEST = "mcu.bin", "mcu.hex", "sflash.bin", "manifest.json"
+
+
+@dataclass
+class Bundle:
+    """Everything a build produces, in memory; `files` are the artefacts by file name, manifest last."""
+
+    project: Project
+    dct: bytes
+    mcu: Image
+    sflash: Image
+    manifest: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def dct_options(project: Project) -> Any:
+    from .dct import DctOptions
+
+    board = project.board
+    return DctOptions(
+        copy_size=board.mcu.region(board.dct.copies[0]).size,
+        apps_lut_header_loc=board.sflash.apps_lut_header_loc,
+        app_header_size=APP_HEADER_SIZE,
+        include_bt=board.dct.include_bt,
+        include_p2p=board.dct.include_p2p,
+        include_ota2=board.dct.include_ota2,
+    )
+
+
+def _dct(project: Project) -> tuple[bytes, Source, int]:
+    """DCT copy 1 (used bytes), where it came from, and its header's crc32 field."""
+    from .dct import build_dct
+    from .formats.dct import platform_dct_header_t
+
+    used = build_dct(project.dct, project.base_dir, dct_options(project))
+    if "file" in project.dct:
+        _, source = read_file(project.base_dir / project.dct["file"], project.dct["file"])
+    else:
+        _, source = read_file(project.path, project.path.name)
+    return used, source, platform_dct_header_t.parse(used).crc32
+
+
+def dct_image_elf(project: Project, dct: bytes) -> bytes:
+    """The DCT image component: an ELF with one PT_LOAD at DCT copy 1 holding the DCT (wiced_dct_load needs
+    e_phnum == 1)."""
+    start = project.board.mcu.region(project.board.dct.copies[0]).start
+    phdr = {"p_type": PT_LOAD, "p_vaddr": start, "p_paddr": start, "p_memsz": len(dct), "p_flags": PF_R | PF_W,
+            "p_align": 4}
+    return build_elf([(phdr, dct)], entry=0)
+
+
+def _check_app_placement(project: Project, name: str, loaded: LoadedInput) -> None:
+    """A stored app is copied into internal flash by its segments' physical addresses: they must fall in the app
+    region (or in SRAM, which the loader also accepts)."""
+    mcu = project.board.mcu
+    app = mcu.region(project.board.sflash.app_region)
+    for seg in loaded.segments:
+        if seg.address >= mcu.sram_base and seg.end <= mcu.sram_base + mcu.sram_size:
+            continue
+        if not app.contains(seg.address, len(seg.data)):
+            raise PlacementError(
+                f"[sflash] {name}: segment at 0x{seg.address:08X} ({hexsize(len(seg.data))}) would load outside "
+                f"the app region 0x{app.start:08X}-0x{app.end - 1:08X}", loaded.source.file)
+
+
+def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, dct_source: Source) -> tuple[bytes, Source]:
+    if spec == GENERATED:
+        return dct_image_elf(project, dct), dct_source
+    assert isinstance(spec, InputSpec)
+    if name == "filesystem" and spec.path.is_dir():
+        from .wicedfs import build_image
+
+        image = build_image(spec.path, max_size=project.chip.size)
+        return image, Source(spec.display, hashlib.sha256(image).hexdigest())
+    if name in APP_COMPONENTS:
+        loaded = load_input(spec.path, spec.display, fmt=spec.format or "elf")
+        _check_app_placement(project, name, loaded)
+        return stored_app_elf(loaded), loaded.source
+    raw, source = read_file(spec.path, spec.display)
+    if name == "dct_image":
+        loaded = load_input(spec.path, spec.display, fmt="elf")
+        start = project.board.mcu.region(project.board.dct.copies[0]).start
+        if len(loaded.segments) != 1 or loaded.segments[0].address != start:
+            raise InputError(f"a DCT image must be an ELF with one loadable segment at 0x{start:08X}", spec.display)
+    if name == "filesystem":
+        from .wicedfs import detect
+
+        if not detect(raw):
+            raise InputError("not a WicedFS image (expected magic 'BRCM', version 1 at offset 0)", spec.display)
+    return raw, source
+
+
+def make_bundle(project: Project, *, hex_skip_fill: bool | None = None) -> Bundle:
+    """Build both images, the artefacts' bytes and the manifest in memory. Raises before anything is written."""
+    board = project.board
+    dct, dct_source, dct_crc_field = _dct(project)
+    dct1 = board.mcu.region(board.dct.copies[0])
+    parts = [Part(dct1.name, (Segment(dct1.start, dct),), dct_source)]
+    for key, spec in project.mcu.items():
+        region = board.mcu.region(key)
+        loaded = load_input(spec.path, spec.display, address=region.start if spec.address is None else spec.address,
+                            fmt=spec.format)
+        if not loaded.segments:
+            raise InputError("holds no loadable bytes", spec.display)
+        parts.append(Part(key, loaded.segments, loaded.source))
+    mcu = assemble_mcu(board.mcu, parts)
+
+    components = {name: _component(project, name, spec, dct, dct_source) for name, spec in project.sflash.items()}
+    sflash = assemble_sflash(board.sflash, project.chip, components)
+
+    skip = project.hex_skip_fill if hex_skip_fill is None else hex_skip_fill
+    mcu_bin, sflash_bin = bytes(mcu.data), bytes(sflash.data)
+    artefacts = [
+        Artefact(MCU_BIN, "bin", mcu_bin, mcu),
+        Artefact(MCU_HEX, "hex", intel_hex(mcu_bin, mcu.base_address, skip_fill=mcu.fill if skip else None), mcu, skip),
+        Artefact(SFLASH_BIN, "bin", sflash_bin, sflash),
+    ]
+    manifest = make_manifest(project, artefacts, dct, dct_crc_field)
+    files = {a.file: a.content for a in artefacts}
+    files[MANIFEST] = dumps(manifest).encode()
+    return Bundle(project, dct, mcu, sflash, manifest, files)
+
+
+def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool | None = None) -> Bundle:
+    """`bundle build`: load bundle.toml, build in memory, then publish every file into `out_dir` at once."""
+    project = load_project(config)
+    bundle = make_bundle(project, hex_skip_fill=hex_skip_fill)
+    publish(Path(out_dir), bundle.files, protected=[project.path, *project.input_paths()])
+    return bundle

@@ -1,0 +1,103 @@
+"""`bundle.toml`: names the board layout, the serial-flash chip and the inputs (paths relative to the file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .formats.lut import APP_COMPONENTS, COMPONENTS
+from .layout import Board, Chip, _Table, load_board, load_chip, read_toml
+
+GENERATED = "generated"  # sflash.dct_image = "generated": the DCT image ELF made from [dct]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input named in bundle.toml: `key` is an MCU region or an SFLASH component."""
+
+    key: str
+    path: Path
+    display: str  # as written in bundle.toml, for messages and the manifest
+    address: int | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path
+    name: str
+    board: Board
+    chip: Chip
+    mcu: dict[str, InputSpec]
+    sflash: dict[str, InputSpec | str]
+    dct: dict[str, Any] = field(default_factory=dict)
+    hex_skip_fill: bool = False
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def input_paths(self) -> list[Path]:
+        specs = [*self.mcu.values(), *self.sflash.values()]
+        return [s.path for s in specs if isinstance(s, InputSpec)]
+
+
+def _input(key: str, raw: Any, where: str, path: Path) -> InputSpec:
+    if isinstance(raw, str):
+        raw = {"file": raw}
+    t = _Table(raw, f"{where}.{key}", path)
+    display = t.str("file")
+    spec = InputSpec(key, path.parent / display, display, t._get("address", int, None), t._get("format", str, None))
+    t.done()
+    if spec.format not in (None, "elf", "hex", "bin"):
+        raise ConfigError(f"[{where}.{key}] format: expected elf, hex or bin, got {spec.format!r}", path)
+    return spec
+
+
+def load_project(path: str | Path) -> Project:
+    """Load and validate bundle.toml and the board and chip it names."""
+    path = Path(path)
+    top = _Table(read_toml(path), "", path)
+    name = top.str("name", path.parent.name)
+    board = load_board(top.str("board"), path.parent)
+    chip_spec = top._get("chip", (str, dict), board.sflash.chip)
+    chip = load_chip(chip_spec, path)
+
+    mcu_table = top.table("mcu", {})
+    dct_regions = set(board.dct.copies)
+    mcu = {}
+    for key, raw in mcu_table.data.items():
+        if key in dct_regions:
+            raise ConfigError(f"[mcu] {key}: the DCT copies are made from [dct] (use [dct] file = ... for a prebuilt DCT)", path)
+        try:
+            board.mcu.region(key)
+        except KeyError:
+            regions = ", ".join(r.name for r in board.mcu.regions if r.name not in dct_regions)
+            raise ConfigError(f"[mcu] {key}: board {board.name} has no such region (regions: {regions})", path) from None
+        mcu[key] = _input(key, raw, "mcu", path)
+        mcu_table.used.add(key)
+
+    sflash_table = top.table("sflash", {})
+    sflash: dict[str, InputSpec | str] = {}
+    for key in COMPONENTS:
+        if key not in sflash_table.data:
+            continue
+        raw = sflash_table.data[key]
+        sflash_table.used.add(key)
+        if key == "dct_image" and raw == GENERATED:
+            sflash[key] = GENERATED
+        else:
+            sflash[key] = _input(key, raw, "sflash", path)
+    sflash_table.done()
+
+    output = top.table("output", {})
+    hex_skip_fill = output.bool("hex_skip_fill", False)
+    output.done()
+    dct = top._get("dct", dict, {})
+    top.done()
+    for key, spec in sflash.items():
+        if key in APP_COMPONENTS and isinstance(spec, InputSpec) and spec.format not in (None, "elf"):
+            raise ConfigError(f"[sflash] {key}: apps are stored as ELF files; got format {spec.format!r}", path)
+    return Project(path, name, board, chip, mcu, sflash, dct, hex_skip_fill)

@@ -1,0 +1,153 @@
+"""Input readers: ELF (pyelftools), Intel HEX (intelhex) and raw binaries, turned into placed segments.
+
+Each input file is read once into memory and hashed; everything later works on those bytes, so a file changed
+while the build runs cannot make the artefacts disagree with the manifest (a change during the read is refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError, hexsize
+from .formats.elf import PT_LOAD, build_elf
+
+ELF_MAGIC = b"\x7fELF"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Bytes to place at a physical (load) address."""
+
+    address: int
+    data: bytes
+
+    @property
+    def end(self) -> int:
+        return self.address + len(self.data)
+
+
+@dataclass(frozen=True)
+class Source:
+    """An input file as the manifest names it: path relative to bundle.toml, and the hash of what was read."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    path: Path
+    source: Source
+    raw: bytes
+    format: str  # "elf" | "hex" | "bin"
+    segments: tuple[Segment, ...]
+    entry: int | None = None
+    stripped: bool = True  # ELF only: no symbol table or debug sections (as the SDK's *.stripped.elf)
+
+
+def read_file(path: Path, display: str | None = None) -> tuple[bytes, Source]:
+    """Read a whole input file once; refuse it if it changed while being read."""
+    try:
+        before = os.stat(path)
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        after = os.stat(path)
+    except FileNotFoundError:
+        raise InputError("file not found", display or path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, expected a file", display or path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", display or path) from None
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(raw) != after.st_size:
+        raise InputError("file changed while being read; run the build again", display or path)
+    return raw, Source(display or str(path), hashlib.sha256(raw).hexdigest())
+
+
+def guess_format(path: Path, raw: bytes) -> str:
+    if raw[:4] == ELF_MAGIC:
+        return "elf"
+    if path.suffix.lower() in (".hex", ".ihex", ".ihx") or raw[:1] == b":":
+        return "hex"
+    return "bin"
+
+
+def load_input(path: Path, display: str | None = None, *, address: int | None = None, fmt: str | None = None) -> LoadedInput:
+    """Read an ELF/HEX/BIN file into segments. A raw binary needs `address` (where its first byte goes)."""
+    raw, source = read_file(path, display)
+    name = display or str(path)
+    fmt = fmt or guess_format(path, raw)
+    if fmt == "elf":
+        segments, entry, stripped = _elf_segments(raw, name)
+        return LoadedInput(path, source, raw, "elf", segments, entry, stripped)
+    if fmt == "hex":
+        return LoadedInput(path, source, raw, "hex", _hex_segments(raw, name))
+    if fmt == "bin":
+        segments = (Segment(address, raw),) if address is not None else ()
+        return LoadedInput(path, source, raw, "bin", segments)
+    raise InputError(f"unknown format {fmt!r}; expected elf, hex or bin", name)
+
+
+def _elf_segments(raw: bytes, name: str) -> tuple[tuple[Segment, ...], int, bool]:
+    """PT_LOAD segments with file bytes, placed at their physical address (LMA), as OpenOCD's
+    `flash write_image` and objcopy -O binary place them."""
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(io.BytesIO(raw))
+        if elf.elfclass != 32 or not elf.little_endian or elf["e_machine"] != "EM_ARM":
+            raise InputError(
+                f"ELF is {elf.elfclass}-bit {'little' if elf.little_endian else 'big'}-endian "
+                f"{elf['e_machine']}, expected 32-bit little-endian ARM", name)
+        segments = []
+        for i, seg in enumerate(elf.iter_segments()):
+            if seg["p_type"] != "PT_LOAD" or seg["p_filesz"] == 0:
+                continue
+            data = seg.data()
+            if len(data) != seg["p_filesz"]:
+                raise InputError(f"segment {i}: file bytes at offset 0x{seg['p_offset']:X} run past the end of the file", name)
+            segments.append(Segment(seg["p_paddr"], data))
+        stripped = not any(s.name == ".symtab" or s.name.startswith(".debug") for s in elf.iter_sections())
+        return tuple(sorted(segments, key=lambda s: s.address)), elf["e_entry"], stripped
+    except InputError:
+        raise
+    except Exception as exc:  # pyelftools raises ELFError and assorted others on hostile files
+        raise InputError(f"not a valid ELF file: {exc}", name) from None
+
+
+def _hex_segments(raw: bytes, name: str) -> tuple[Segment, ...]:
+    from intelhex import IntelHex, IntelHexError
+
+    ih = IntelHex()
+    try:
+        ih.loadhex(io.StringIO(raw.decode("ascii")))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not an Intel HEX file: non-ASCII byte at offset {exc.start}", name) from None
+    except IntelHexError as exc:
+        raise InputError(f"invalid Intel HEX: {exc}", name) from None
+    return tuple(Segment(start, ih.tobinstr(start, end - 1)) for start, end in ih.segments())
+
+
+def stored_app_elf(loaded: LoadedInput) -> bytes:
+    """The bytes an app occupies in SFLASH: the SDK stores `*.stripped.elf`. A stripped ELF is stored unchanged; an
+    unstripped one is reduced to its ELF header, program headers and loadable segments."""
+    if loaded.format != "elf":
+        raise InputError(f"an app stored in serial flash must be an ELF file, got {loaded.format}", loaded.source.file)
+    if loaded.stripped:
+        return loaded.raw
+    from elftools.elf.elffile import ELFFile
+
+    elf = ELFFile(io.BytesIO(loaded.raw))
+    kept = []
+    for seg in elf.iter_segments():
+        if seg["p_type"] == "PT_LOAD":
+            fields = {k: seg[k] for k in ("p_vaddr", "p_paddr", "p_memsz", "p_flags", "p_align")}
+            kept.append(({"p_type": PT_LOAD, **fields}, seg.data()))
+    return build_elf(kept, elf["e_entry"], elf["e_flags"])
+
+
+def describe_segment(seg: Segment) -> str:
+    return f"0x{seg.address:08X}-0x{seg.end - 1:08X} ({hexsize(len(seg.data))})"

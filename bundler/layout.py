@@ -1,0 +1,305 @@
+"""Board and chip layouts (`layouts/*.toml`): the only place platform facts enter the program.
+
+A board file describes the MCU's internal flash (base, size, sectors, named regions), where the DCT copies are, and
+the serial-flash rules of the SDK build (LUT location, first component sector, sector size, sector-count rule).
+`layouts/chips.toml` lists the serial-flash parts the SDK driver knows. A new board is a new TOML file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError, hexsize
+
+LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
+SECTOR_COUNT_RULES = ("sdk", "ceil")
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    start: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        """One past the last address."""
+        return self.start + self.size
+
+    def contains(self, start: int, size: int) -> bool:
+        return self.start <= start and start + size <= self.end
+
+
+@dataclass(frozen=True)
+class McuLayout:
+    part: str
+    flash_base: int
+    flash_size: int
+    fill: int
+    sram_base: int
+    sram_size: int
+    sectors: tuple[int, ...]
+    regions: tuple[Region, ...]
+
+    def region(self, name: str) -> Region:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class DctLayout:
+    copies: tuple[str, str]
+    include_bt: bool
+    include_p2p: bool
+    include_ota2: bool
+
+
+@dataclass(frozen=True)
+class SflashLayout:
+    chip: str
+    compatible_chips: tuple[str, ...]
+    fill: int
+    sector_size: int
+    apps_lut_header_loc: int
+    apps_start_sector: int
+    sector_count_rule: str
+    secure: tuple[int, ...]
+    app_region: str  # the MCU region the bootloader copies a stored app into
+
+    def sector_count(self, size: int) -> int:
+        """Sectors a component of `size` bytes takes (sector_count.pl: size // sector + 1, even when exact)."""
+        if self.sector_count_rule == "sdk":
+            return size // self.sector_size + 1
+        return -(-size // self.sector_size)
+
+
+@dataclass(frozen=True)
+class Board:
+    id: str
+    name: str
+    description: str
+    sdk: str
+    mcu: McuLayout
+    dct: DctLayout
+    sflash: SflashLayout
+    path: Path
+    spi: Mapping[str, Any] = field(default_factory=dict)  # raw [sflash.spi]; validated by the line-kit generator
+
+
+@dataclass(frozen=True)
+class Chip:
+    name: str
+    jedec_id: int
+    size: int
+    sector_size: int
+    sdk_size_known: bool = True
+
+
+class _Table:
+    """Typed access to one TOML table with one-line errors naming file and key; rejects unknown keys."""
+
+    def __init__(self, data: Any, where: str, path: Path) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"[{where}] must be a table", path)
+        self.data, self.where, self.path, self.used = data, where, path, set[str]()
+
+    def _get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise ConfigError(f"[{self.where}] {key}: missing", self.path)
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and kind is int or not isinstance(value, kind):
+            name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ConfigError(f"[{self.where}] {key}: expected {name}, got {value!r}", self.path)
+        return value
+
+    def str(self, key: str, default: Any = None) -> str:
+        return self._get(key, str, _REQUIRED if default is None else default)
+
+    def int(self, key: str, default: Any = None, *, minimum: int = 0) -> int:
+        value = self._get(key, int, _REQUIRED if default is None else default)
+        if value < minimum:
+            raise ConfigError(f"[{self.where}] {key}: must be >= {minimum}, got {value}", self.path)
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        return self._get(key, bool, default)
+
+    def list(self, key: str, default: Any = None) -> list[Any]:
+        return self._get(key, list, _REQUIRED if default is None else default)
+
+    def table(self, key: str, default: Any = None) -> "_Table":
+        return _Table(self._get(key, dict, _REQUIRED if default is None else default), f"{self.where}.{key}".strip("."), self.path)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            hint = difflib.get_close_matches(unknown[0], sorted(self.used), n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(f"[{self.where}] unknown key {unknown[0]!r}{suggestion}", self.path)
+
+
+_REQUIRED = object()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; unreadable or malformed files become one-line ConfigErrors."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("file not found", path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path) from None
+
+
+def _resolve(name_or_path: str | Path, folder: str, base_dir: Path | None) -> Path:
+    """A layout is a path (relative to the referring file) or a name in layouts/<folder>/."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml":
+        return candidate if candidate.is_absolute() or base_dir is None else base_dir / candidate
+    return LAYOUTS_DIR / folder / f"{name_or_path}.toml"
+
+
+def load_board(name_or_path: str | Path, base_dir: Path | None = None) -> Board:
+    """Load and validate a board layout by name (layouts/boards/<name>.toml) or path."""
+    path = _resolve(name_or_path, "boards", base_dir)
+    if not path.is_file():
+        known = sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
+        raise ConfigError(f"board layout {str(name_or_path)!r} not found (known boards: {', '.join(known)})", path)
+    top = _Table(read_toml(path), "", path)
+    board = Board(
+        id=path.stem,
+        name=top.str("name"),
+        description=top.str("description", ""),
+        sdk=top.str("sdk", ""),
+        mcu=_mcu(top.table("mcu")),
+        dct=_dct(top.table("dct")),
+        sflash=_sflash(top.table("sflash")),
+        path=path,
+        spi=top.table("sflash").data.get("spi", {}),
+    )
+    top.done()
+    _check_board(board)
+    return board
+
+
+def _mcu(t: _Table) -> McuLayout:
+    regions = []
+    for i, raw in enumerate(t.list("regions")):
+        r = _Table(raw, f"mcu.regions[{i}]", t.path)
+        regions.append(Region(r.str("name"), r.int("start"), r.int("size", minimum=1)))
+        r.done()
+    sectors = t.list("sectors")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sectors):
+        raise ConfigError("[mcu] sectors: expected a list of positive sizes", t.path)
+    mcu = McuLayout(
+        part=t.str("part"),
+        flash_base=t.int("flash_base"),
+        flash_size=t.int("flash_size", minimum=1),
+        fill=t.int("fill", 0xFF),
+        sram_base=t.int("sram_base"),
+        sram_size=t.int("sram_size", minimum=1),
+        sectors=tuple(sectors),
+        regions=tuple(sorted(regions, key=lambda r: r.start)),
+    )
+    t.done()
+    return mcu
+
+
+def _dct(t: _Table) -> DctLayout:
+    copies = t.list("copies")
+    if len(copies) != 2 or not all(isinstance(c, str) for c in copies):
+        raise ConfigError("[dct] copies: expected two region names [copy1, copy2]", t.path)
+    dct = DctLayout(
+        copies=(copies[0], copies[1]),
+        include_bt=t.bool("include_bt", False),
+        include_p2p=t.bool("include_p2p", False),
+        include_ota2=t.bool("include_ota2", False),
+    )
+    t.done()
+    return dct
+
+
+def _sflash(t: _Table) -> SflashLayout:
+    t.used.add("spi")
+    rule = t.str("sector_count_rule", "sdk")
+    if rule not in SECTOR_COUNT_RULES:
+        raise ConfigError(f"[sflash] sector_count_rule: expected one of {SECTOR_COUNT_RULES}, got {rule!r}", t.path)
+    sflash = SflashLayout(
+        chip=t.str("chip"),
+        compatible_chips=tuple(t.list("compatible_chips", [])),
+        fill=t.int("fill", 0xFF),
+        sector_size=t.int("sector_size", minimum=1),
+        apps_lut_header_loc=t.int("apps_lut_header_loc"),
+        apps_start_sector=t.int("apps_start_sector", minimum=0),
+        sector_count_rule=rule,
+        secure=tuple(t.list("secure", [])),
+        app_region=t.str("app_region"),
+    )
+    t.done()
+    return sflash
+
+
+def _check_board(board: Board) -> None:
+    """Cross-checks: regions inside flash, no overlap, on sector boundaries; DCT copies name regions."""
+    mcu, path = board.mcu, board.path
+    flash = Region("flash", mcu.flash_base, mcu.flash_size)
+    if sum(mcu.sectors) != mcu.flash_size:
+        raise ConfigError(f"[mcu] sectors add up to {hexsize(sum(mcu.sectors))}, flash_size is {hexsize(mcu.flash_size)}", path)
+    boundaries = {mcu.flash_base}
+    for size in mcu.sectors:
+        boundaries.add(max(boundaries) + size)
+    names = set()
+    for prev, region in zip((None, *mcu.regions), mcu.regions):
+        if region.name in names:
+            raise ConfigError(f"[mcu.regions] duplicate region name {region.name!r}", path)
+        names.add(region.name)
+        if not flash.contains(region.start, region.size):
+            raise ConfigError(f"[mcu.regions] {region.name} 0x{region.start:08X}+{hexsize(region.size)} is outside flash", path)
+        if prev is not None and region.start < prev.end:
+            raise ConfigError(f"[mcu.regions] {region.name} overlaps {prev.name}", path)
+        if region.start not in boundaries or region.end not in boundaries:
+            raise ConfigError(f"[mcu.regions] {region.name} does not start and end on flash sector boundaries", path)
+    for copy in board.dct.copies:
+        if copy not in names:
+            raise ConfigError(f"[dct] copies: no region named {copy!r}", path)
+    if board.sflash.app_region not in names:
+        raise ConfigError(f"[sflash] app_region: no region named {board.sflash.app_region!r}", path)
+    sf = board.sflash
+    if not all(isinstance(i, int) and 0 <= i < 8 for i in sf.secure):
+        raise ConfigError("[sflash] secure: expected LUT indexes 0..7", path)
+
+
+def load_chip(spec: str | Mapping[str, Any], path: Path | None = None) -> Chip:
+    """A chip by name from layouts/chips.toml, or an inline table with the same keys."""
+    chips_path = LAYOUTS_DIR / "chips.toml"
+    if isinstance(spec, str):
+        known = {c.get("name"): c for c in read_toml(chips_path).get("chip", [])}
+        if spec not in known:
+            hint = difflib.get_close_matches(spec, list(known), n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(f"unknown chip {spec!r}{suggestion}; known: {', '.join(sorted(known))}", path or chips_path)
+        spec, path = known[spec], chips_path
+    t = _Table(dict(spec), "chip", path or chips_path)
+    chip = Chip(
+        name=t.str("name"),
+        jedec_id=t.int("jedec_id"),
+        size=t.int("size", minimum=1),
+        sector_size=t.int("sector_size", 4096, minimum=1),
+        sdk_size_known=t.bool("sdk_size_known", True),
+    )
+    t.done()
+    if chip.size % chip.sector_size:
+        raise ConfigError(f"[chip] size {hexsize(chip.size)} is not a multiple of sector_size", t.path)
+    return chip

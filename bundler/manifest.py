@@ -1,0 +1,100 @@
+"""manifest.json: what was built, from what, and the checksums to expect. Field names are a contract (issue 2)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from . import TOOL_NAME, __version__
+from .checksums import Checksums, crc32, hex32, sha256
+from .config import Project
+from .errors import ConfigError, InputError
+from .image import Image
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One output file and the image it holds."""
+
+    file: str
+    format: str  # "bin" | "hex"
+    content: bytes
+    image: Image
+    hex_skip_fill: bool = False
+
+
+def created_timestamp() -> str | None:
+    """Only from SOURCE_DATE_EPOCH, so that the same inputs give the same manifest."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return None
+    try:
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError(f"SOURCE_DATE_EPOCH={epoch!r}: expected a non-negative integer (seconds since 1970)") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _region(image: Image, region: Any) -> dict[str, Any]:
+    data = image.region_bytes(region)
+    source = None if region.source is None else {"file": region.source.file, "sha256": region.source.sha256}
+    return {"name": region.name, "offset": region.offset, "size": region.size,
+            "sha256": sha256(data), "crc32": hex32(crc32(data)), "source": source}
+
+
+def artefact_entry(art: Artefact, image_sums: Checksums | None = None) -> dict[str, Any]:
+    img = art.image
+    entry: dict[str, Any] = {
+        "file": art.file, "kind": img.kind, "format": art.format, "base_address": img.base_address,
+        "size": len(img.data), "fill": img.fill, **Checksums.of(art.content).as_dict(),
+    }
+    if art.format == "hex":
+        entry["hex_skip_fill"] = art.hex_skip_fill
+        entry["image"] = (image_sums or Checksums.of(img.data)).as_dict()
+    entry["regions"] = [_region(img, r) for r in img.regions]
+    return entry
+
+
+def make_manifest(project: Project, artefacts: list[Artefact], dct_used: bytes, dct_crc_field: int) -> dict[str, Any]:
+    board, chip, mcu = project.board, project.chip, project.board.mcu
+    doc: dict[str, Any] = {"manifest_version": MANIFEST_VERSION, "tool": {"name": TOOL_NAME, "version": __version__},
+                           "name": project.name}
+    created = created_timestamp()
+    if created:
+        doc["created"] = created
+    doc["board"] = {"name": board.name, "layout": board.id, "sdk": board.sdk, "mcu_part": mcu.part,
+                    "flash_base": mcu.flash_base, "flash_size": mcu.flash_size}
+    doc["chip"] = {"name": chip.name, "jedec_id": hex32(chip.jedec_id), "size": chip.size, "sector_size": chip.sector_size}
+    doc["dct"] = {"address": mcu.region(board.dct.copies[0]).start, "used_size": len(dct_used),
+                  "crc_mode": project.dct.get("crc", "sdk"), "crc32_field": hex32(dct_crc_field)}
+    sflash = next(a.image for a in artefacts if a.image.kind == "sflash")
+    doc["lut"] = [{"index": e.index, "name": e.name, "start_sector": e.start_sector, "sector_count": e.sector_count,
+                   "secure": e.secure} for e in sflash.lut or []]
+    # the .bin and .hex of one image share its checksums: compute them once
+    image_sums = {id(a.image): Checksums.of(a.content) for a in artefacts if a.format == "bin"}
+    doc["artefacts"] = [artefact_entry(a, image_sums.get(id(a.image))) for a in artefacts]
+    return doc
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("bundler").joinpath("schemas/manifest.schema.json").read_text())
+
+
+def validate(doc: Any, name: str = "manifest") -> None:
+    """Raise InputError if `doc` does not follow the manifest schema."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(doc))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise InputError(f"not a valid manifest at {where}: {error.message}", name)

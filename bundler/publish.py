@@ -1,0 +1,68 @@
+"""Publishing a build's files into the output folder all at once.
+
+Files are written into a staging folder beside `out`, then the folders are swapped with two renames, so an
+interrupted run leaves either the previous complete outputs or none, never a mix or a partial file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+STAGING, OLD = ".staging-", ".old-"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_out_dir(out: Path, protected: list[Path]) -> Path:
+    """Refuse an output folder that is, holds, or would replace an input, or holds files that are not a bundle."""
+    out = out.resolve()
+    for path in protected:
+        p = path.resolve()
+        if _inside(p, out) or p == out:
+            raise OutputError(f"output folder would overwrite input {path}", out)
+    if out.exists() and not out.is_dir():
+        raise OutputError("exists and is not a folder", out)
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise OutputError("folder is not empty and holds no previous bundle (manifest.json); choose an empty folder", out)
+    return out
+
+
+def publish(out: Path, files: dict[str, bytes], protected: list[Path]) -> list[Path]:
+    out = check_out_dir(out, protected)
+    parent = out.parent
+    prefix = f".{out.name}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for stale in parent.glob(f"{prefix}{STAGING}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{prefix}{STAGING}", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder: {exc.strerror}", out) from None
+    old: Path | None = None
+    try:
+        for name, data in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(staging, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f"{prefix}{OLD}", dir=parent))
+            os.rename(out, old / "previous")
+        os.rename(staging, out)
+    except OSError as exc:
+        if old is not None and not out.exists():
+            os.rename(old / "previous", out)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs left as they were", out) from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return [out / name for name in files]
