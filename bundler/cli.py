@@ -50,6 +50,22 @@ def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callabl
     return register
 
 
+@command("build")
+def build(
+    config: Path = typer.Argument(..., help="bundle.toml describing the product"),
+    out: Path = typer.Option(..., "--out", "-o", help="output folder (replaced as a whole when the build succeeds)"),
+    hex_skip_fill: bool = typer.Option(None, "--hex-skip-fill/--hex-full",
+                                       help="omit all-0xFF runs from mcu.hex (default: bundle.toml [output])"),
+) -> None:
+    """Build mcu.bin, mcu.hex, sflash.bin and manifest.json from bundle.toml."""
+    from .build import build_bundle
+
+    bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill)
+    for art in bundle.manifest["artefacts"]:
+        typer.echo(f"{out / art['file']}  {art['size']} bytes  crc32 {art['crc32']}  sum32 {art['sum32']}")
+    typer.echo(f"{out / 'manifest.json'}")
+
+
 def main() -> None:
     app()
 
