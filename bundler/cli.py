@@ -66,6 +66,90 @@ def build(
     typer.echo(f"{out / 'manifest.json'}")
 
 
+# ---- fs: WicedFS read-only filesystem images (issue 5) ----
+fs_app = typer.Typer(help="WicedFS read-only filesystem images: build, list, extract.", no_args_is_help=True)
+app.add_typer(fs_app, name="fs")
+
+_WIDE_HELP = "64-bit-length flavour (mk_wicedfs64); default is the SDK's 32-bit mk_wicedfs32"
+
+
+def _read_input(path: Path) -> bytes:
+    from .errors import InputError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+
+
+@fs_app.command("build")
+@_clean_errors
+def fs_build(
+    folder: Path = typer.Argument(..., help="folder whose tree becomes the image"),
+    output: Path = typer.Option(..., "--output", "-o", help="image file to write"),
+    wide: bool = typer.Option(False, "--wide", help=_WIDE_HELP),
+    max_size: str = typer.Option(None, "--max-size", help="slot size in bytes (e.g. 0x100000); refuse a bigger image"),
+) -> None:
+    """Make a WicedFS image from FOLDER (deterministic: sorted names, no timestamps)."""
+    from .errors import InputError, OutputError
+    from .output import atomic_write
+    from .wicedfs import build_image
+
+    limit = None
+    if max_size is not None:
+        try:
+            limit = int(max_size, 0)
+        except ValueError:
+            raise InputError(f"--max-size: '{max_size}' is not a number (e.g. 1048576 or 0x100000)") from None
+    if output.resolve().is_relative_to(folder.resolve()):
+        raise OutputError("is inside the input folder; write the image elsewhere", output)
+    image = build_image(folder, wide=wide, max_size=limit)
+    atomic_write(output, image)
+    typer.echo(f"{output}  {len(image)} bytes")
+
+
+@fs_app.command("ls")
+@_clean_errors
+def fs_ls(
+    image: Path = typer.Argument(..., help="WicedFS image file"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of entries"),
+    wide: bool = typer.Option(False, "--wide", help=_WIDE_HELP),
+) -> None:
+    """List the files of a WicedFS image: path, size, offset of the content, sha256."""
+    import dataclasses
+    import json
+
+    from .wicedfs import list_image
+
+    entries = list_image(_read_input(image), wide=wide)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(e) for e in entries], indent=2))
+        return
+    for e in entries:
+        shown = e.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        if e.is_dir:
+            typer.echo(f"{'-':>10}  0x{e.offset:08X}  {'-':64}  {shown}/")
+        else:
+            typer.echo(f"{e.size:>10}  0x{e.offset:08X}  {e.sha256}  {shown}")
+
+
+@fs_app.command("extract")
+@_clean_errors
+def fs_extract(
+    image: Path = typer.Argument(..., help="WicedFS image file"),
+    dest: Path = typer.Argument(..., help="folder to create (must be absent or empty unless --force)"),
+    wide: bool = typer.Option(False, "--wide", help=_WIDE_HELP),
+    force: bool = typer.Option(False, "--force", help="extract into a non-empty folder, replacing files"),
+) -> None:
+    """Extract the tree of a WicedFS image into DEST (the whole image is checked before anything is written)."""
+    from .wicedfs import extract_image
+
+    entries = extract_image(_read_input(image), dest, wide=wide, force=force)
+    files = [e for e in entries if not e.is_dir]
+    typer.echo(f"{dest}  {len(files)} files, {len(entries) - len(files)} folders, "
+               f"{sum(e.size for e in files)} bytes")
+
+
 def main() -> None:
     app()
 
