@@ -14,11 +14,16 @@ def crc32(data: Buffer) -> int:
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
-def sum32(data: Buffer) -> int:
-    """Sum of all bytes modulo 2**32 (the "checksum" most device programmers display)."""
-    import numpy as np  # a Python-level byte loop would cost ~0.3 s per 16 MiB
+# Adler-32's low half is 1 + (sum of bytes) mod 65521; over 256 bytes the sum is at most 65280, so it is exact.
+_SUM_CHUNK = 256
 
-    return int(np.frombuffer(data, dtype=np.uint8).sum(dtype=np.uint64)) & 0xFFFFFFFF
+
+def sum32(data: Buffer) -> int:
+    """Sum of all bytes modulo 2**32 (the "checksum" most device programmers display). Computed in C through
+    zlib.adler32 on 256-byte chunks: a Python byte loop costs ~0.3 s per 16 MiB, this ~15 ms."""
+    view, adler = memoryview(data).cast("B"), zlib.adler32
+    chunks = range(0, len(view), _SUM_CHUNK)
+    return (sum(adler(view[i:i + _SUM_CHUNK]) & 0xFFFF for i in chunks) - len(chunks)) & 0xFFFFFFFF
 
 
 def sha256(data: Buffer) -> str:
