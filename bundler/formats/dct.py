@@ -423,3 +423,18 @@ assert section_offsets(True, True, True) == {
     "ota2_config": 0x1F2C,
     "end": 7984,
 }
+
+
+def member_offset(struct: Construct, *path: str) -> int:
+    """Byte offset of a (nested) named member of a fixed-size Struct, like C offsetof()."""
+    offset = 0
+    current = struct
+    for name in path:
+        for sub in current.subcons:
+            if sub.name == name:
+                current = sub.subcon if hasattr(sub, "subcon") and not hasattr(sub, "subcons") else sub
+                break
+            offset += sub.sizeof()
+        else:
+            raise KeyError(name)
+    return offset
