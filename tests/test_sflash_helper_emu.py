@@ -183,3 +183,15 @@ def test_committed_helper_matches_sources() -> None:
 
     r = subprocess.run([str(ROOT / "firmware" / "sflash_helper" / "build.sh"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_erase_if_needed_programs_erased_sectors_without_erasing() -> None:
+    host, nor = make(chip_size=64 * 1024)
+    assert host.command(ERASE_CHIP) == OK
+    data = image(40 * 1024, seed=7)
+    program(host, data)
+    assert bytes(nor.mem[:len(data)]) == data and nor.sector_erases == 0
+    # 0 -> 1 bits do need an erase, and the rest of that sector survives it
+    assert host.command(WRITE_EIN | POST_VERIFY, 10, b"\xff" * 4) == OK
+    assert nor.sector_erases == 1
+    assert bytes(nor.mem[:10]) == data[:10] and bytes(nor.mem[14:len(data)]) == data[14:]

@@ -106,6 +106,16 @@ static int bytes_differ(const uint8_t *a, const uint8_t *b, uint32_t n)
     return 0;
 }
 
+/* 1 if some bit must go from 0 to 1, which only an erase can do (programming only clears bits). */
+static int needs_erase(const uint8_t *old, const uint8_t *new_bytes, uint32_t n)
+{
+    while (n--) {
+        if ((*old++ & *new_bytes) != *new_bytes) return 1;
+        new_bytes++;
+    }
+    return 0;
+}
+
 static int all_erased(const uint8_t *p, uint32_t n)
 {
     while (n--) {
@@ -352,8 +362,9 @@ static int flash_compare(uint32_t address, const uint8_t *expect, uint32_t n)
     return 0;
 }
 
-/* Sector by sector: leave sectors that already hold the bytes; otherwise read the sector, erase it, merge the new
- * bytes and program it back, so bytes outside [address, +n) keep their contents. */
+/* Sector by sector: leave sectors that already hold the bytes; program in place when only 1->0 bit changes are
+ * needed (e.g. after a chip erase); otherwise read the sector, erase it, merge the new bytes and program it back,
+ * so bytes outside [address, +n) keep their contents. */
 static uint32_t write_erase_if_needed(uint32_t address, const uint8_t *src, uint32_t n)
 {
     uint32_t sector = address & ~(cfg.sector_size - 1u);
@@ -362,7 +373,10 @@ static uint32_t write_erase_if_needed(uint32_t address, const uint8_t *src, uint
         uint32_t len = cfg.sector_size - offset;
         if (len > n) len = n;
         if (flash_read(sector, sector_buf, cfg.sector_size) != 0) return RESULT_READ_FAILED;
-        if (bytes_differ(&sector_buf[offset], src, len)) {
+        if (!needs_erase(&sector_buf[offset], src, len)) {
+            if (bytes_differ(&sector_buf[offset], src, len) && flash_program(sector + offset, src, len) != 0)
+                return RESULT_WRITE_FAILED;
+        } else {
             if (flash_sector_erase(sector) != 0) return RESULT_ERASE_FAILED;
             memcpy(&sector_buf[offset], src, len);
             if (flash_program(sector, sector_buf, cfg.sector_size) != 0) return RESULT_WRITE_FAILED;
