@@ -214,6 +214,11 @@ def list_image(data: bytes, *, wide: bool = False) -> list[FsEntry]:
     n = len(data)
     root_pos = _parse_header(data, fl)
     _check_flavour(data, fl, root_pos)
+    if root_pos + fl.dir_header_size > n:
+        raise InputError(
+            f"offset 0x8: root_dir_offset {_hx(root_pos)} puts the root directory header "
+            f"({hexsize(fl.dir_header_size)}) outside the image ({hexsize(n)})"
+        )
 
     # In an image whose parts do not overlap, all file tables together, and all file contents together, fit in
     # the image: more means overlapping parts, and refusing them keeps the work linear in the image size.
@@ -287,11 +292,15 @@ def _check_flavour(data: bytes, fl: WicedFsFlavour, root_pos: int) -> None:
     )
 
 
+def _hx(value: int) -> str:
+    return f"-0x{-value:X}" if value < 0 else f"0x{value:X}"
+
+
 def _parse_dir_header(data: bytes, fl: WicedFsFlavour, pos: int, what: str):  # -> construct Container
     n = len(data)
     if pos < 0 or pos + fl.dir_header_size > n:
         raise InputError(
-            f"offset 0x{max(pos, 0):X}: {what}: directory header at offset {pos} ({hexsize(fl.dir_header_size)}) "
+            f"offset 0x{max(pos, 0):X}: {what}: directory header at {_hx(pos)} ({hexsize(fl.dir_header_size)}) "
             f"is outside the image ({hexsize(n)})"
         )
     return fl.wicedfs_dir_header_t.parse(data[pos : pos + fl.dir_header_size])
@@ -328,7 +337,7 @@ def _read_dir(
     table = pos + int(dh.file_table_offset)
     if table < 0 or table + table_bytes > n:
         raise InputError(
-            f"offset 0x{pos:X}: {what}: file table at offset {table} ({num_files} entries of {header_size} bytes) "
+            f"offset 0x{pos:X}: {what}: file table at {_hx(table)} ({num_files} entries of {header_size} bytes) "
             f"is outside the image ({hexsize(n)})"
         )
     entries: list[FsEntry] = []
@@ -352,7 +361,7 @@ def _read_dir(
             size = int(e.size)
             if content < 0 or content + size > n:
                 raise InputError(
-                    f"offset 0x{epos:X}: '{entry_path}': content at offset {content} ({hexsize(size)}) "
+                    f"offset 0x{epos:X}: '{entry_path}': content at {_hx(content)} ({hexsize(size)}) "
                     f"is outside the image ({hexsize(n)})"
                 )
             if size > budget.file_bytes_left:
@@ -366,7 +375,7 @@ def _read_dir(
         elif kind == WICEDFS_TYPE_DIR:
             if content < 0 or content + fl.dir_header_size > n:
                 raise InputError(
-                    f"offset 0x{epos:X}: '{entry_path}': directory header at offset {content} is outside the "
+                    f"offset 0x{epos:X}: '{entry_path}': directory header at {_hx(content)} is outside the "
                     f"image ({hexsize(n)})"
                 )
             entries.append(FsEntry(entry_path, True, 0, content, None))
