@@ -149,6 +149,44 @@ def fs_extract(
     typer.echo(f"{dest}  {len(files)} files, {len(entries) - len(files)} folders, "
                f"{sum(e.size for e in files)} bytes")
 
+# ---- dct: device configuration table (issue 4) ----
+dct_app = typer.Typer(help="The DCT (device configuration table): decode a DCT blob, DCT ELF or MCU image.",
+                      no_args_is_help=True)
+app.add_typer(dct_app, name="dct")
+
+
+@dct_app.command("decode")
+@_clean_errors
+def dct_decode(
+    file: Path = typer.Argument(..., help="DCT blob, DCT ELF (DCT.elf / DCT.stripped.elf) or raw MCU image (.bin)"),
+    board: str = typer.Option("bcm943362wcd4", "--board", help="board layout (name or layouts/boards/*.toml path)"),
+    show_secrets: bool = typer.Option(False, "--show-secrets", help="print keys, passphrases and PEM text"),
+    as_toml: bool = typer.Option(False, "--toml", help="print a [dct] table that rebuilds the same bytes"),
+    as_json: bool = typer.Option(False, "--json", help="print the decoded fields as JSON"),
+) -> None:
+    """Print every field of a WICED 3.5.2 DCT (secrets redacted unless --show-secrets)."""
+    import json
+
+    from .dct import decode_dct, dct_to_toml, flatten, load_dct_input
+
+    data, options, note = load_dct_input(file, board)
+    if as_toml:
+        typer.echo(dct_to_toml(data, options, file.parent, show_secrets=show_secrets), nl=False)
+        return
+    model = decode_dct(data, options, show_secrets=show_secrets)
+    if as_json:
+        typer.echo(json.dumps(model, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{file.name}: {note}", show_lines=False)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, value in flatten(model):
+        table.add_row(key, value)
+    Console(width=max(Console().width, 132)).print(table)
+
 
 def main() -> None:
     app()

@@ -1250,12 +1250,76 @@ def dct_to_toml(data: bytes, options: DctOptions, base_dir: Path | None = None, 
 
 def _render(table: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
-    top = {k: v for k, v in table.items() if _is_inline(v)}
+    top = {k: v for k, v in table.items() if _is_inline(v) and k != "app"}
     lines.append("[dct]")
     for k, v in top.items():
         lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
     for k, v in table.items():
         if k not in top:
             lines.append("")
-            _emit(v, f"dct.{k}", lines)
+            if k == "app":  # [dct.app] hex = "..." (the application's DCT section, raw)
+                lines.extend(["[dct.app]", f"hex = {_toml_value(v['hex'])}"])
+            else:
+                _emit(v, f"dct.{k}", lines)
     return lines
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CLI helpers
+# ---------------------------------------------------------------------------------------------------------------
+def options_for_board(board: Any) -> DctOptions:
+    """DctOptions from a `bundler.layout.Board`."""
+    from .formats.lut import APP_HEADER_SIZE
+
+    return DctOptions(
+        copy_size=board.mcu.region(board.dct.copies[0]).size,
+        apps_lut_header_loc=board.sflash.apps_lut_header_loc,
+        app_header_size=APP_HEADER_SIZE,
+        include_bt=board.dct.include_bt,
+        include_p2p=board.dct.include_p2p,
+        include_ota2=board.dct.include_ota2,
+    )
+
+
+def load_dct_input(path: Path, board_name: str) -> tuple[bytes, DctOptions, str]:
+    """Read a DCT blob, a DCT ELF, or a raw MCU image of exactly the board's flash size (then the copy the SDK
+    would use is taken, doc §2.2). Returns (DCT bytes, options, a note saying what was read)."""
+    from .layout import load_board
+
+    board = load_board(board_name)
+    options = options_for_board(board)
+    data = read_dct_file(path)
+    if len(data) == board.mcu.flash_size:
+        regions = [board.mcu.region(name) for name in board.dct.copies]
+        copies = [data[r.start - board.mcu.flash_base: r.end - board.mcu.flash_base] for r in regions]
+        which, why = choose_current(copies[0], copies[1])
+        if which is None:
+            raise InputError(f"MCU image: {why}", path)
+        return _check_dct_blob(copies[which - 1], options, str(path)), options, f"DCT copy {which} ({why})"
+    if len(data) > options.copy_size:
+        raise InputError(f"{hexsize(len(data))} is neither a DCT (at most {hexsize(options.copy_size)}) nor a raw "
+                         f"MCU image of {hexsize(board.mcu.flash_size)}", path)
+    data = _check_dct_blob(data, options, str(path))
+    status = copy_status(data, 1, options.copy_size)
+    return data, options, ("valid: " if status.valid else "INVALID: ") + status.reason
+
+
+def flatten(model: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted field, printable value) rows for a human listing."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(model, Mapping) and not ({"hex", "redacted"} & set(model)) and "code" not in model:
+        for k, v in model.items():
+            rows.extend(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(model, list):
+        for i, v in enumerate(model):
+            rows.extend(flatten(v, f"{prefix}[{i}]"))
+    elif isinstance(model, Mapping) and model.get("redacted"):
+        rows.append((prefix, f"<redacted, {model['length']} bytes>"))
+    elif isinstance(model, Mapping) and "hex" in model:
+        h = model["hex"]
+        rows.append((prefix, f"hex {h[:64]}{'…' if len(h) > 64 else ''} ({len(h) // 2} bytes)"))
+    elif isinstance(model, int) and not isinstance(model, bool) and model >= 0x10000:
+        rows.append((prefix, f"0x{model:08X}"))
+    else:
+        rows.append((prefix, json.dumps(model, ensure_ascii=False) if isinstance(model, (str, Mapping)) else str(model)))
+    return rows
