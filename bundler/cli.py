@@ -119,14 +119,14 @@ def fs_ls(
     import dataclasses
     import json
 
-    from .wicedfs import list_image
+    from .wicedfs import display_path, list_image
 
     entries = list_image(_read_input(image), wide=wide)
     if as_json:
         typer.echo(json.dumps([dataclasses.asdict(e) for e in entries], indent=2))
         return
     for e in entries:
-        shown = e.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        shown = display_path(e.path)
         if e.is_dir:
             typer.echo(f"{'-':>10}  0x{e.offset:08X}  {'-':64}  {shown}/")
         else:
