@@ -61,9 +61,10 @@ def build(
     from .build import build_bundle
 
     bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill)
+    for name, data in bundle.files.items():
+        typer.echo(f"{out / name}  {len(data)} bytes")
     for art in bundle.manifest["artefacts"]:
-        typer.echo(f"{out / art['file']}  {art['size']} bytes  crc32 {art['crc32']}  sum32 {art['sum32']}")
-    typer.echo(f"{out / 'manifest.json'}")
+        typer.echo(f"{art['file']}: crc32 {art['crc32']}  sum32 {art['sum32']}  sha256 {art['sha256']}")
 
 
 # ---- fs: WicedFS read-only filesystem images (issue 5) ----

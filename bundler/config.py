@@ -61,7 +61,7 @@ def load_project(path: str | Path) -> Project:
     path = Path(path)
     top = _Table(read_toml(path), "", path)
     name = top.str("name", path.parent.name)
-    board = load_board(top.str("board"), path.parent)
+    board = load_board(top.str("board"), path)
     chip_spec = top._get("chip", (str, dict), board.sflash.chip)
     chip = load_chip(chip_spec, path)
 

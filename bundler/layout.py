@@ -171,12 +171,14 @@ def _resolve(name_or_path: str | Path, folder: str, base_dir: Path | None) -> Pa
     return LAYOUTS_DIR / folder / f"{name_or_path}.toml"
 
 
-def load_board(name_or_path: str | Path, base_dir: Path | None = None) -> Board:
-    """Load and validate a board layout by name (layouts/boards/<name>.toml) or path."""
-    path = _resolve(name_or_path, "boards", base_dir)
+def load_board(name_or_path: str | Path, referrer: Path | None = None) -> Board:
+    """Load and validate a board layout by name (layouts/boards/<name>.toml) or path (relative to `referrer`,
+    the bundle.toml that names it)."""
+    path = _resolve(name_or_path, "boards", None if referrer is None else referrer.parent)
     if not path.is_file():
         known = sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
-        raise ConfigError(f"board layout {str(name_or_path)!r} not found (known boards: {', '.join(known)})", path)
+        raise ConfigError(f"board layout {str(name_or_path)!r} not found at {path} (known boards: {', '.join(known)})",
+                          referrer or path)
     top = _Table(read_toml(path), "", path)
     board = Board(
         id=path.stem,

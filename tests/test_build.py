@@ -71,8 +71,8 @@ def test_mcu_image_equals_srec_cat_assembly(sample_build, tmp_path: Path) -> Non
     dct = tmp_path / "dct.bin"
     dct.write_bytes(bundle.dct)
     ref = tmp_path / "ref.bin"
-    run("srec_cat", boot, "-binary", "-offset", hex(FLASH_BASE), dct, "-binary", "-offset", "0x08004000",
-        app, "-binary", "-offset", "0x0800C000", "-fill", "0xFF", hex(FLASH_BASE), hex(FLASH_BASE + FLASH_SIZE),
+    run("srec_cat", "(", boot, "-binary", "-offset", hex(FLASH_BASE), dct, "-binary", "-offset", "0x08004000",
+        app, "-binary", "-offset", "0x0800C000", ")", "-fill", "0xFF", hex(FLASH_BASE), hex(FLASH_BASE + FLASH_SIZE),
         "-offset", hex(-FLASH_BASE), "-o", ref, "-binary")
     assert ref.read_bytes() == (out / "mcu.bin").read_bytes()
 
