@@ -128,6 +128,8 @@ def _hex_segments(raw: bytes, name: str) -> tuple[Segment, ...]:
         raise InputError(f"not an Intel HEX file: non-ASCII byte at offset {exc.start}", name) from None
     except IntelHexError as exc:
         raise InputError(f"invalid Intel HEX: {exc}", name) from None
+    except Exception as exc:  # intelhex raises ValueError and others on hostile records
+        raise InputError(f"invalid Intel HEX: {exc}", name) from None
     return tuple(Segment(start, ih.tobinstr(start, end - 1)) for start, end in ih.segments())
 
 
@@ -147,6 +149,36 @@ def stored_app_elf(loaded: LoadedInput) -> bytes:
             fields = {k: seg[k] for k in ("p_vaddr", "p_paddr", "p_memsz", "p_flags", "p_align")}
             kept.append(({"p_type": PT_LOAD, **fields}, seg.data()))
     return build_elf(kept, elf["e_entry"], elf["e_flags"])
+
+
+# A HEX file whose records span more than this is refused (a record at 0 and one at 0xFFFFFFF0 would otherwise
+# allocate 4 GiB); the largest serial flash in layouts/chips.toml is 64 MiB.
+MAX_IMAGE_SPAN = 64 << 20
+
+
+def read_image_file(path: Path, fill: int = 0xFF, display: str | None = None) -> tuple[bytes, int | None, str]:
+    """An image file as `bundle inspect` reads it: (bytes, base address or None, format "bin" | "hex" | "elf").
+
+    A .hex (or a file starting with ':') becomes the bytes from its lowest to its highest address, gaps filled with
+    `fill` (what an erased chip holds where a programmer writes nothing), based at its lowest address. An ELF is
+    returned raw (format "elf"); anything else raw as "bin" with no base address."""
+    raw, _ = read_file(path, display)
+    name = display or str(path)
+    if raw[:4] == ELF_MAGIC:
+        return raw, None, "elf"
+    if path.suffix.lower() not in (".hex", ".ihex", ".ihx") and raw[:1] != b":":
+        return raw, None, "bin"
+    segments = _hex_segments(raw, name)
+    if not segments:
+        raise InputError("Intel HEX file holds no data records", name)
+    start, end = segments[0].address, max(s.end for s in segments)
+    if end - start > MAX_IMAGE_SPAN:
+        raise InputError(f"Intel HEX records span 0x{start:08X}-0x{end - 1:08X} ({hexsize(end - start)}), more than "
+                         f"any image ({hexsize(MAX_IMAGE_SPAN)})", name)
+    image = bytearray(bytes([fill])) * (end - start)
+    for seg in segments:
+        image[seg.address - start:seg.end - start] = seg.data
+    return bytes(image), start, "hex"
 
 
 def describe_segment(seg: Segment) -> str:
