@@ -159,16 +159,22 @@ MAX_IMAGE_SPAN = 64 << 20
 def read_image_file(path: Path, fill: int = 0xFF, display: str | None = None) -> tuple[bytes, int | None, str]:
     """An image file as `bundle inspect` reads it: (bytes, base address or None, format "bin" | "hex" | "elf").
 
-    A .hex (or a file starting with ':') becomes the bytes from its lowest to its highest address, gaps filled with
+    A .hex (or a file starting with ':' that parses as HEX) becomes the bytes from its lowest to its highest address, gaps filled with
     `fill` (what an erased chip holds where a programmer writes nothing), based at its lowest address. An ELF is
     returned raw (format "elf"); anything else raw as "bin" with no base address."""
     raw, _ = read_file(path, display)
     name = display or str(path)
     if raw[:4] == ELF_MAGIC:
         return raw, None, "elf"
-    if path.suffix.lower() not in (".hex", ".ihex", ".ihx") and raw[:1] != b":":
+    named_hex = path.suffix.lower() in (".hex", ".ihex", ".ihx")
+    if not named_hex and raw[:1] != b":":
         return raw, None, "bin"
-    segments = _hex_segments(raw, name)
+    try:
+        segments = _hex_segments(raw, name)
+    except InputError:
+        if named_hex:
+            raise
+        return raw, None, "bin"  # a binary that happens to start with ':'
     if not segments:
         raise InputError("Intel HEX file holds no data records", name)
     start, end = segments[0].address, max(s.end for s in segments)
