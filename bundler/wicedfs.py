@@ -292,6 +292,20 @@ def _check_flavour(data: bytes, fl: WicedFsFlavour, root_pos: int) -> None:
     )
 
 
+def display_path(path: str) -> str:
+    """A path for one-line messages and listings: non-printable characters and undecodable bytes escaped."""
+    out = []
+    for ch in path:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape'd byte that was not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == "\\" or not ch.isprintable():
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _hx(value: int) -> str:
     return f"-0x{-value:X}" if value < 0 else f"0x{value:X}"
 
@@ -311,7 +325,7 @@ def _read_dir(
 ) -> list[FsEntry]:
     """Entries of the directory whose wicedfs_dir_header_t is at `pos` (not recursing)."""
     n = len(data)
-    what = f"directory '{path}'" if path else "root directory"
+    what = f"directory '{display_path(path)}'" if path else "root directory"
     if pos in seen_dirs:
         raise InputError(
             f"offset 0x{pos:X}: {what} is a directory already reached (a loop back to an ancestor, "
@@ -348,25 +362,26 @@ def _read_dir(
         epos = table + i * header_size
         e = fl.file_table_entry.parse(data[epos : epos + read_size], filename_size=name_size)
         name: bytes = e.filename
-        shown = name.decode("utf-8", "backslashreplace")
+        shown = display_path(name.decode("utf-8", "surrogateescape"))
         if name in (b"", b".", b"..") or b"/" in name:
             raise InputError(f"offset 0x{epos:X}: {what}: entry {i} has an unusable name '{shown}'")
         if name in names:
             raise InputError(f"offset 0x{epos:X}: {what}: name '{shown}' appears twice")
         names.add(name)
         entry_path = prefix + name.decode("utf-8", "surrogateescape")
+        where = f"offset 0x{epos:X}: '{display_path(entry_path)}'"
         kind = e.type_flags_permissions & WICEDFS_TYPE_MASK
         content = epos + int(e.offset)
         if kind == WICEDFS_TYPE_FILE:
             size = int(e.size)
             if content < 0 or content + size > n:
                 raise InputError(
-                    f"offset 0x{epos:X}: '{entry_path}': content at {_hx(content)} ({hexsize(size)}) "
+                    f"{where}: content at {_hx(content)} ({hexsize(size)}) "
                     f"is outside the image ({hexsize(n)})"
                 )
             if size > budget.file_bytes_left:
                 raise InputError(
-                    f"offset 0x{epos:X}: '{entry_path}': files claim more bytes in total than the image "
+                    f"{where}: files claim more bytes in total than the image "
                     f"({hexsize(n)}) holds (overlapping contents)"
                 )
             budget.file_bytes_left -= size
@@ -375,14 +390,14 @@ def _read_dir(
         elif kind == WICEDFS_TYPE_DIR:
             if content < 0 or content + fl.dir_header_size > n:
                 raise InputError(
-                    f"offset 0x{epos:X}: '{entry_path}': directory header at {_hx(content)} is outside the "
+                    f"{where}: directory header at {_hx(content)} is outside the "
                     f"image ({hexsize(n)})"
                 )
             entries.append(FsEntry(entry_path, True, 0, content, None))
         else:
             label = "a link" if kind == WICEDFS_TYPE_LINK else "an unknown type"
             raise InputError(
-                f"offset 0x{epos:X}: '{entry_path}': type {kind} is {label}; only files (1) and directories (0) "
+                f"{where}: type {kind} is {label}; only files (1) and directories (0) "
                 "are supported"
             )
     return entries
@@ -410,7 +425,7 @@ def extract_image(data: bytes, dest: Path, *, wide: bool = False, force: bool = 
         parts = entry.path.split("/")
         # list_image already refused these; checked again because this is where an escape would happen.
         if any(p in ("", ".", "..") or "\x00" in p for p in parts):
-            raise InputError(f"offset 0x{entry.offset:X}: '{entry.path}' would escape the extract folder")
+            raise InputError(f"offset 0x{entry.offset:X}: '{display_path(entry.path)}' would escape the extract folder")
         target = dest.joinpath(*parts)
         try:
             _check_no_links(dest, parts)
@@ -424,8 +439,8 @@ def extract_image(data: bytes, dest: Path, *, wide: bool = False, force: bool = 
                 _write_atomically(target, memoryview(data)[entry.offset : entry.offset + entry.size])
         except OSError as exc:
             if exc.errno == errno.ENAMETOOLONG:
-                raise InputError(f"'{entry.path}': path too long to extract here", dest) from None
-            raise OutputError(f"cannot write '{entry.path}': {exc.strerror}", dest) from None
+                raise InputError(f"'{display_path(entry.path)}': path too long to extract here", dest) from None
+            raise OutputError(f"cannot write '{display_path(entry.path)}': {exc.strerror}", dest) from None
     return entries
 
 

@@ -440,3 +440,31 @@ SAMPLE = REPO / "samples" / "ota_demo"
 )
 def test_sample_resources_match_reference_writer() -> None:
     assert build_image(SAMPLE / "resources") == (SAMPLE / "filesystem.bin").read_bytes()
+
+
+# ------------------------------------------------------------------ images as the SDK tool writes them
+
+
+def test_reads_sdk_images_with_garbage_after_the_nul(tmp_path: Path) -> None:
+    # mk_wicedfs leaves the filename field after the NUL uninitialised; the device's strncmp ignores it
+    for name in ["a", "longer-name.txt"]:
+        (tmp_path / name).write_bytes(name.encode())
+    img = bytearray(build_image(tmp_path))
+    for i in range(2):
+        field = 28 + i * 28 + 12
+        nul = img.index(0, field)
+        img[nul + 1:field + 16] = b"\xAA" * (field + 16 - nul - 1)
+    assert list_image(bytes(img)) == list_image(build_image(tmp_path))
+
+
+def test_unprintable_names_are_escaped_in_listings_and_messages(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "new\nline").write_bytes(b"x")
+    img = build_image(tmp_path / "src")
+    assert [e.path for e in list_image(img)] == ["new\nline"]
+    (tmp_path / "fs.bin").write_bytes(img)
+    r = runner.invoke(app, ["fs", "ls", str(tmp_path / "fs.bin")])
+    assert r.exit_code == 0 and r.stdout.count("\n") == 1 and r.stdout.rstrip().endswith("new\\nline")
+    with pytest.raises(InputError, match=r"'new\\nline': content at") as err:
+        list_image(img[:-1])
+    assert "\n" not in str(err.value)
