@@ -109,7 +109,7 @@ def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, d
     return raw, source
 
 
-def make_bundle(project: Project, *, hex_skip_fill: bool | None = None) -> Bundle:
+def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key: Path | None = None) -> Bundle:
     """Build both images, the artefacts' bytes and the manifest in memory. Raises before anything is written."""
     board = project.board
     dct, dct_source, dct_crc_field = _dct(project)
@@ -137,12 +137,18 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None) -> Bundl
     manifest = make_manifest(project, artefacts, dct, dct_crc_field)
     files = {a.file: a.content for a in artefacts}
     files[MANIFEST] = dumps(manifest).encode()
+    if sign_key is not None:
+        from .signing import SIGNATURE_SUFFIX, sign
+
+        files[MANIFEST + SIGNATURE_SUFFIX] = sign(files[MANIFEST], sign_key)
     return Bundle(project, dct, mcu, sflash, manifest, files)
 
 
-def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool | None = None) -> Bundle:
+def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool | None = None,
+                 sign_key: Path | None = None) -> Bundle:
     """`bundle build`: load bundle.toml, build in memory, then publish every file into `out_dir` at once."""
     project = load_project(config)
-    bundle = make_bundle(project, hex_skip_fill=hex_skip_fill)
-    publish(Path(out_dir), bundle.files, protected=[project.path, *project.input_paths()])
+    bundle = make_bundle(project, hex_skip_fill=hex_skip_fill, sign_key=sign_key)
+    protected = [project.path, *project.input_paths(), *([sign_key] if sign_key else [])]
+    publish(Path(out_dir), bundle.files, protected=protected)
     return bundle

@@ -56,11 +56,13 @@ def build(
     out: Path = typer.Option(..., "--out", "-o", help="output folder (replaced as a whole when the build succeeds)"),
     hex_skip_fill: bool = typer.Option(None, "--hex-skip-fill/--hex-full",
                                        help="omit all-0xFF runs from mcu.hex (default: bundle.toml [output])"),
+    sign: Path = typer.Option(None, "--sign", help="Ed25519 private key (from `bundle keygen`): also write "
+                                                   "manifest.json.sig"),
 ) -> None:
     """Build mcu.bin, mcu.hex, sflash.bin and manifest.json from bundle.toml."""
     from .build import build_bundle
 
-    bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill)
+    bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill, sign_key=sign)
     for name, data in bundle.files.items():
         typer.echo(f"{out / name}  {len(data)} bytes")
     for art in bundle.manifest["artefacts"]:
@@ -187,6 +189,19 @@ def dct_decode(
     for key, value in flatten(model):
         table.add_row(key, value)
     Console(width=max(Console().width, 132)).print(table)
+
+
+@command("keygen")
+def keygen(
+    out: Path = typer.Option(Path("."), "--out", "-o", help="folder for the key pair"),
+    name: str = typer.Option("bundle-signing", "--name", help="file name stem: <name>.key and <name>.pub"),
+) -> None:
+    """Make an Ed25519 key pair for signing manifests (`build --sign`, `inspect --pubkey`)."""
+    from .signing import keygen as make_keys
+
+    private, public = make_keys(out, name)
+    typer.echo(f"private key: {private} (keep it secret; never give it to the programming house)")
+    typer.echo(f"public key:  {public} (give this one with the manifest)")
 
 
 def main() -> None:

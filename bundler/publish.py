@@ -59,9 +59,13 @@ def publish(out: Path, files: dict[str, bytes], protected: list[Path]) -> list[P
             os.rename(out, old / "previous")
         os.rename(staging, out)
     except OSError as exc:
-        if old is not None and not out.exists():
-            os.rename(old / "previous", out)
         shutil.rmtree(staging, ignore_errors=True)
+        if old is not None and not out.exists():
+            try:
+                os.rename(old / "previous", out)
+            except OSError:
+                raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs are in {old / 'previous'}",
+                                  out) from None
         raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs left as they were", out) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
