@@ -361,7 +361,8 @@ def enc_key(value: Any, security: int, ctx: _Ctx, path: tuple[str, ...]) -> tupl
     if not isinstance(value, str):
         raise _err(path, f"expected a passphrase string, got {type(value).__name__}")
     data = value.encode("utf-8")
-    wpa = security & 0x00600000 and not security & 0x02000000 and security > 0
+    # WPA_SECURITY | WPA2_SECURITY without ENTERPRISE_ENABLED (wwd_constants.h): a PSK passphrase
+    wpa = security > 0 and bool(security & 0x00600000) and not security & 0x02000000
     if wpa and data and not (8 <= len(data) <= 63 or (len(data) == 64 and re.fullmatch(r"[0-9A-Fa-f]{64}", value))):
         raise _err(path, f"WPA/WPA2 passphrase must be 8..63 characters or 64 hex digits, got {len(data)}")
     if len(data) > F.SECURITY_KEY_SIZE:
@@ -449,7 +450,7 @@ def dec_location(c: Mapping[str, Any]) -> dict[str, Any]:
     raw = c["detail"]["filesystem_filename"]
     if lid == F.IMAGE_LOCATION_IDS["EXTERNAL_FILESYSTEM_FILE"]:
         return {"id": name, "filesystem_filename": dec_cstr(raw)}
-    if any(raw[8:]):
+    if any(raw[F.fixed_location_t.sizeof():]):  # bytes beyond {location, size} in the 32-byte union
         return {"id": name, "detail": {"hex": raw.hex()}}
     fixed = c["detail"]["external_fixed"]
     return {"id": name, "location": fixed["location"], "size": fixed["size"]}
@@ -1000,7 +1001,8 @@ def decode_dct(data: bytes, options: DctOptions, show_secrets: bool = False,
     area. The app section (bytes used_size - sizeof(platform_dct_data_t)) is `{"hex": ...}`, or its fields if
     `app` (a `[dct.app]` table with `struct`) is given. Secrets are `{"redacted": True, "length": n}` unless
     show_secrets. Also `crc` = {"stored", "computed", "kind"}."""
-    data = _check_dct_blob(bytes(data), options, "DCT") if len(data) <= options.copy_size else bytes(data)
+    whole = bytes(data)
+    data = _check_dct_blob(whole, options, "DCT")
     data_t = F.platform_dct_data_t(options.include_bt, options.include_p2p, options.include_ota2)
     size = data_t.sizeof()
     if len(data) < size:
@@ -1022,7 +1024,7 @@ def decode_dct(data: bytes, options: DctOptions, show_secrets: bool = False,
         else:
             model["app"] = {"hex": app_bytes.hex()}
     stored = model["header"]["crc32"]
-    computed = dct_crc(data[:used], options.copy_size)
+    computed = dct_crc(whole, options.copy_size)  # over the copy as given, 0xFF-padded (erased flash)
     model["crc"] = {"stored": stored, "computed": computed,
                     "kind": "sdk" if stored == 0 else "computed" if stored == computed else "mismatch"}
     return model if show_secrets else redact(model)

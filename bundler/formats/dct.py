@@ -428,11 +428,11 @@ assert section_offsets(True, True, True) == {
 def member_offset(struct: Construct, *path: str) -> int:
     """Byte offset of a (nested) named member of a fixed-size Struct, like C offsetof()."""
     offset = 0
-    current = struct
+    current: Construct = struct
     for name in path:
-        for sub in current.subcons:
+        for sub in current.subcons:  # type: ignore[attr-defined]
             if sub.name == name:
-                current = sub.subcon if hasattr(sub, "subcon") and not hasattr(sub, "subcons") else sub
+                current = sub.subcon  # Renamed("name" / X) -> X
                 break
             offset += sub.sizeof()
         else:
