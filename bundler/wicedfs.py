@@ -428,7 +428,10 @@ def extract_image(data: bytes, dest: Path, *, wide: bool = False, force: bool = 
             raise InputError(f"offset 0x{entry.offset:X}: '{display_path(entry.path)}' would escape the extract folder")
         target = dest.joinpath(*parts)
         try:
-            _check_no_links(dest, parts)
+            # Parents come before their children in `entries` and were checked (or made) by their own entry, so
+            # only the target itself can be a link already present in a forced, non-empty dest.
+            if target.is_symlink():
+                raise OutputError("is a symbolic link; refusing to write through it", target)
             if entry.is_dir:
                 if target.exists() and not target.is_dir():
                     raise OutputError("exists and is not a folder", target)
@@ -444,14 +447,6 @@ def extract_image(data: bytes, dest: Path, *, wide: bool = False, force: bool = 
     return entries
 
 
-def _check_no_links(dest: Path, parts: list[str]) -> None:
-    p = dest
-    for part in parts:
-        p = p / part
-        if p.is_symlink():
-            raise OutputError("is a symbolic link; refusing to write through it", p)
-
-
 def _write_atomically(path: Path, payload: memoryview) -> None:
     """Temp file + rename, like bundler.output.atomic_write, but with a short temp name so that a name at the
     255-byte limit still works (atomic_write's temp name embeds the final name)."""
@@ -459,6 +454,7 @@ def _write_atomically(path: Path, payload: memoryview) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
+            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; extracted resources are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -300,7 +300,8 @@ def test_directory_loop(tmp_path: Path) -> None:
     d = next(e for e in list_image(bytes(img)) if e.path == "d")
     # make d's only entry ("f") a directory whose content is d's own header (its ancestor)
     f_entry = d.offset + 16
-    img[f_entry:f_entry + 12] = (0).to_bytes(4, "little") + (d.offset - f_entry).to_bytes(4, "little", signed=True) + bytes(4)
+    back = (d.offset - f_entry).to_bytes(4, "little", signed=True)
+    img[f_entry:f_entry + 12] = (0).to_bytes(4, "little") + back + bytes(4)
     with pytest.raises(InputError, match=r"'d/f' is a directory already reached \(a loop"):
         list_image(bytes(img))
 
@@ -330,6 +331,7 @@ def test_extract_refuses_non_empty_dest_unless_forced(tmp_path: Path) -> None:
     extract_image(img, dest, force=True)
     assert (dest / "g").read_bytes() == b"gg" and (dest / "d" / "f").read_bytes() == b"content"
     assert sorted(p.name for p in dest.iterdir()) == ["d", "g"]  # no temp files left
+    assert (dest / "g").stat().st_mode & 0o777 == 0o644
 
 
 def test_extract_refuses_dest_that_is_a_file(tmp_path: Path) -> None:

@@ -134,7 +134,9 @@ def test_arbitrary_bytes(data: bytes, wide: bool) -> None:
     _read_only_input_errors(data, wide)
 
 
-_interesting = st.sampled_from([0, 1, 2, 12, 16, 0x7F, 0xFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1 << 63, (1 << 64) - 1])
+_interesting = st.sampled_from(
+    [0, 1, 2, 12, 16, 0x7F, 0xFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1 << 63, (1 << 64) - 1]
+)
 
 
 @st.composite
