@@ -10,7 +10,7 @@ from typing import Any
 from .config import GENERATED, InputSpec, Project, load_project
 from .errors import InputError, PlacementError, hexsize
 from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
-from .formats.lut import APP_COMPONENTS, APP_HEADER_SIZE
+from .formats.lut import APP_COMPONENTS
 from .image import Image, Part, assemble_mcu, assemble_sflash
 from .inputs import LoadedInput, Segment, Source, load_input, read_file, stored_app_elf
 from .manifest import Artefact, dumps, make_manifest
@@ -32,26 +32,12 @@ class Bundle:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-def dct_options(project: Project) -> Any:
-    from .dct import DctOptions
-
-    board = project.board
-    return DctOptions(
-        copy_size=board.mcu.region(board.dct.copies[0]).size,
-        apps_lut_header_loc=board.sflash.apps_lut_header_loc,
-        app_header_size=APP_HEADER_SIZE,
-        include_bt=board.dct.include_bt,
-        include_p2p=board.dct.include_p2p,
-        include_ota2=board.dct.include_ota2,
-    )
-
-
 def _dct(project: Project) -> tuple[bytes, Source, int]:
     """DCT copy 1 (used bytes), where it came from, and its header's crc32 field."""
-    from .dct import build_dct
+    from .dct import build_dct, options_for_board
     from .formats.dct import platform_dct_header_t
 
-    used = build_dct(project.dct, project.base_dir, dct_options(project))
+    used = build_dct(project.dct, project.base_dir, options_for_board(project.board))
     if "file" in project.dct:
         _, source = read_file(project.base_dir / project.dct["file"], project.dct["file"])
     else:

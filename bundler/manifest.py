@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from . import TOOL_NAME, __version__
@@ -88,6 +89,19 @@ def dumps(doc: dict[str, Any]) -> str:
 
 def schema() -> dict[str, Any]:
     return json.loads(resources.files("bundler").joinpath("schemas/manifest.schema.json").read_text())
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and validate a manifest.json; any problem is a one-line InputError naming the file."""
+    from .inputs import read_file
+
+    raw, _ = read_file(path)
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not JSON: {exc}", path) from None
+    validate(doc, str(path))
+    return doc
 
 
 def validate(doc: Any, name: str = "manifest") -> None:

@@ -217,3 +217,18 @@ def test_same_inputs_give_identical_outputs(sample_copy: Path, tmp_path: Path, m
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764028800")
     build_bundle(sample_copy, tmp_path / "c")
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["created"] == "2025-11-25T00:00:00Z"
+
+
+def test_manifest_load_validates(sample_build, tmp_path: Path) -> None:
+    from bundler.errors import InputError
+    from bundler.manifest import load
+
+    out, bundle = sample_build
+    assert load(out / "manifest.json") == bundle.manifest
+    broken = tmp_path / "m.json"
+    broken.write_text(json.dumps({**bundle.manifest, "artefacts": [{"file": "x"}]}))
+    with pytest.raises(InputError, match=r"m.json: not a valid manifest at artefacts/0"):
+        load(broken)
+    broken.write_text("{")
+    with pytest.raises(InputError, match="not JSON"):
+        load(broken)
