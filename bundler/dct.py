@@ -381,6 +381,18 @@ def dec_key(length: int, data: bytes) -> Any:
     return {"hex": data.hex(), "length": length}
 
 
+def dec_key_for(length: int, data: bytes, security: int) -> Any:
+    """dec_key, but a text key that enc_key would refuse for this security type (e.g. a 5-character WPA2
+    passphrase written by other tools) is given in raw form so that it still round-trips."""
+    value = dec_key(length, data)
+    if isinstance(value, str):
+        try:
+            enc_key(value, security, _Ctx(Path(".")), ("dct", "security_key"))
+        except ConfigError:
+            return {"hex": data.hex(), "length": length}
+    return value
+
+
 def enc_ssid(value: Any, ctx: _Ctx, path: tuple[str, ...]) -> dict[str, Any]:
     """wiced_ssid_t: up to 32 bytes, length-counted (no terminator needed)."""
     if isinstance(value, Mapping):
@@ -530,7 +542,7 @@ def dec_soft_ap(c: Mapping[str, Any]) -> dict[str, Any]:
         "SSID": dec_ssid(c["SSID"]),
         "security": dec_security(int(c["security"])),
         "channel": c["channel"],
-        "security_key": dec_key(c["security_key_length"], c["security_key"]),
+        "security_key": dec_key_for(c["security_key_length"], c["security_key"], int(c["security"])),
         "details_valid": c["details_valid"],
     }
 
@@ -568,7 +580,7 @@ def dec_ap_entry(c: Mapping[str, Any]) -> dict[str, Any]:
         "channel": d["channel"],
         "band": _enum_name(int(d["band"]), F.WICED_802_11_BAND, "WICED_802_11_BAND_"),
         "next": d["next"],
-        "security_key": dec_key(c["security_key_length"], c["security_key"]),
+        "security_key": dec_key_for(c["security_key_length"], c["security_key"], int(d["security"])),
     }
 
 

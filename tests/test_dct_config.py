@@ -379,3 +379,23 @@ def test_cli_decode(tmp_path: Path) -> None:
     (tmp_path / "bad.bin").write_bytes(b"\0" * 600)
     res = runner.invoke(app, ["dct", "decode", str(tmp_path / "bad.bin")])
     assert res.exit_code == 2 and "magic_number" in res.output and "Traceback" not in res.output
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 7599), st.integers(0, 255)), min_size=1, max_size=40))
+def test_decode_mutated_dct_never_crashes(patches: list[tuple[int, int]]) -> None:
+    """The decoder is a parser: any bytes decode or give an InputError, and what decodes round-trips exactly
+    (the magic and used_size are kept valid so most mutations reach the field decoders)."""
+    base = bytearray(build_dct({"crc": "computed"}, HERE, OPT))
+    for off, val in patches:
+        if not 4 <= off < 12:
+            base[off] = val
+    data = bytes(base)
+    try:
+        model = decode_dct(data, OPT, show_secrets=True)
+    except InputError:
+        return
+    json.dumps(model)
+    text = dct_to_toml(data, OPT, show_secrets=True)
+    if "WARNING" not in text:
+        assert build_dct(tomllib.loads(text)["dct"], HERE, OPT) == data
