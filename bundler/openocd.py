@@ -1,0 +1,391 @@
+"""Production-line kit: a folder that programs and verifies a board with OpenOCD, no SDK needed (issue 9).
+
+The kit holds copies of the MCU and SFLASH images from `bundle build`, the RAM helper `sflash_helper.elf` with the
+board's serial-flash wiring patched into its config block, the OpenOCD Tcl scripts and program.sh / program.bat.
+The MCU image goes through OpenOCD's stm32f2x flash driver; the SFLASH image through the helper's mailbox (the
+WICED sflash_write protocol, wiced-formats.md section 5); then the helper reads back a CRC-32 of every artefact.
+
+Board wiring comes from the board layout's `[sflash.spi]` table (keys in SPI_KEYS), the chip from the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from construct import Int32ul, Struct
+
+from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
+
+# interface config (Debian openocd's scripts/) per --adapter; the target is always target/stm32f2x.cfg
+ADAPTERS: dict[str, str] = {
+    "stlink": "interface/stlink.cfg",                                # ST-Link V2 / V2-1 / V3, SWD
+    "olimex-arm-usb-ocd-h": "interface/ftdi/olimex-arm-usb-ocd-h.cfg",  # Olimex ARM-USB-OCD-H, 20-pin JTAG
+    "ftdi": "interface/ftdi/olimex-arm-usb-tiny-h.cfg",               # FT2232H JTAG (Olimex ARM-USB-TINY-H)
+    "jlink": "interface/jlink.cfg",                                  # SEGGER J-Link, JTAG
+}
+TARGET_CFG = "target/stm32f2x.cfg"
+
+HELPER_NAME = "sflash_helper.elf"
+HELPER_CONFIG_SECTION = ".helper_config"
+HELPER_CONFIG_MAGIC = 0x43484653  # "SFHC"
+HELPER_CONFIG_VERSION = 1
+HELPER_BUFFER_SIZE = 16384        # data_buffer_size of the SDK helper and ours (STM32F2xx)
+HELPER_MAX_SECTOR = 4096
+FLAG_UNPROTECT = 0x1
+
+# sflash_helper_config_t (firmware/sflash_helper/sflash_helper.h), at 0x20004020 in the helper's SRAM map
+sflash_helper_config_t = Struct(
+    "magic" / Int32ul,
+    "version" / Int32ul,
+    "spi_base" / Int32ul,
+    "spi_rcc_enr" / Int32ul,
+    "spi_rcc_bit" / Int32ul,
+    "gpio_af" / Int32ul,
+    "sck_port" / Int32ul,
+    "sck_pin" / Int32ul,
+    "miso_port" / Int32ul,
+    "miso_pin" / Int32ul,
+    "mosi_port" / Int32ul,
+    "mosi_pin" / Int32ul,
+    "cs_port" / Int32ul,
+    "cs_pin" / Int32ul,
+    "spi_br" / Int32ul,
+    "spi_mode" / Int32ul,
+    "expected_jedec_id" / Int32ul,
+    "chip_size" / Int32ul,
+    "sector_size" / Int32ul,
+    "sector_erase_opcode" / Int32ul,
+    "page_size" / Int32ul,
+    "flags" / Int32ul,
+    "jedec_id_read" / Int32ul,
+    "reserved" / Int32ul,
+)
+assert sflash_helper_config_t.sizeof() == 0x60
+
+# [sflash.spi] keys: (required, kind). Pins are "P<port letter><pin>", e.g. "PA5".
+SPI_KEYS: dict[str, tuple[bool, type]] = {
+    "spi_base": (True, int),             # SPI peripheral base address (SPI1 0x40013000)
+    "rcc_enable_register": (True, int),  # RCC register with the SPI clock enable (SPI1: RCC_APB2ENR 0x40023844)
+    "rcc_enable_bit": (True, int),       # bit in it (SPI1EN = 12)
+    "gpio_port_base": (True, int),       # GPIOA base; port n is at gpio_port_base + n * gpio_port_stride
+    "gpio_port_stride": (True, int),
+    "gpio_af": (True, int),              # alternate function of SCK/MISO/MOSI (AF5 = SPI1/SPI2)
+    "sck": (True, str),
+    "miso": (True, str),
+    "mosi": (True, str),
+    "cs": (True, str),                   # chip select, driven as a GPIO output (active low)
+    "prescaler": (True, int),            # SPI_CR1.BR 0..7: SCK = PCLK / 2^(BR+1)
+    "mode": (True, int),                 # SPI mode 0..3 (CPOL << 1 | CPHA)
+    "sector_erase_opcode": (False, int),  # default 0x20 (4 KiB sector erase)
+    "page_size": (False, int),           # default 256 (1 = byte program)
+    "unprotect": (False, bool),          # default false: clear block-protect bits before writing
+}
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+_PIN = re.compile(r"^P([A-I])([0-9]|1[0-5])$")
+
+
+@dataclass(frozen=True)
+class KitArtefact:
+    file: str
+    kind: str        # "mcu" | "sflash"
+    base: int
+    size: int
+    crc32: int
+    source: Path
+
+
+def _load_manifest(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("file not found", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not JSON: {exc}", path) from None
+    if not isinstance(doc, dict):
+        raise InputError("not a manifest (expected a JSON object)", path)
+    return doc
+
+
+def _field(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, path: Path) -> Any:
+    value = doc.get(key) if isinstance(doc, Mapping) else None
+    if value is None or not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise InputError(f"{where}{key}: missing or not a {getattr(kind, '__name__', kind)}", path)
+    return value
+
+
+def _int(value: Any, where: str, path: Path) -> int:
+    """Manifest numbers are ints or "0x..." strings."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            pass
+    raise InputError(f"{where}: expected a number or 0x string, got {value!r}", path)
+
+
+def spi_settings(spi: Mapping[str, Any], where: str | Path = "[sflash.spi]") -> dict[str, Any]:
+    """Validate a board's raw `[sflash.spi]` table; return it with defaults filled in."""
+    out: dict[str, Any] = {"sector_erase_opcode": 0x20, "page_size": 256, "unprotect": False}
+    if not spi:
+        raise ConfigError("board layout has no [sflash.spi] table (serial-flash wiring for the line kit)", where)
+    for key in spi:
+        if key not in SPI_KEYS:
+            raise ConfigError(f"[sflash.spi] unknown key {key!r} (known: {', '.join(SPI_KEYS)})", where)
+    for key, (required, kind) in SPI_KEYS.items():
+        if key not in spi:
+            if required:
+                raise ConfigError(f"[sflash.spi] {key}: missing", where)
+            continue
+        value = spi[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"[sflash.spi] {key}: expected {kind.__name__}, got {value!r}", where)
+        out[key] = value
+    for key in ("sck", "miso", "mosi", "cs"):
+        if not _PIN.match(out[key]):
+            raise ConfigError(f"[sflash.spi] {key}: expected a pin like \"PA5\", got {out[key]!r}", where)
+    limits = {"prescaler": 7, "mode": 3, "gpio_af": 15, "rcc_enable_bit": 31, "sector_erase_opcode": 0xFF}
+    for key, top in limits.items():
+        if not 0 <= out[key] <= top:
+            raise ConfigError(f"[sflash.spi] {key}: must be 0..{top}, got {out[key]}", where)
+    if out["page_size"] not in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        raise ConfigError(f"[sflash.spi] page_size: expected a power of two <= 256, got {out['page_size']}", where)
+    return out
+
+
+def _pin(spi: Mapping[str, Any], key: str) -> tuple[int, int]:
+    m = _PIN.match(spi[key])
+    assert m is not None
+    port = spi["gpio_port_base"] + (ord(m.group(1)) - ord("A")) * spi["gpio_port_stride"]
+    return port, int(m.group(2))
+
+
+def helper_config(spi: Mapping[str, Any], jedec_id: int, chip_size: int, sector_size: int) -> bytes:
+    """The helper's config block for this board and chip (sflash_helper_config_t)."""
+    if sector_size <= 0 or sector_size > HELPER_MAX_SECTOR or sector_size & (sector_size - 1):
+        raise ConfigError(f"chip sector size {hexsize(sector_size)}: the helper needs a power of two <= 4096")
+    pins = {k: _pin(spi, k) for k in ("sck", "miso", "mosi", "cs")}
+    return sflash_helper_config_t.build({
+        "magic": HELPER_CONFIG_MAGIC, "version": HELPER_CONFIG_VERSION,
+        "spi_base": spi["spi_base"], "spi_rcc_enr": spi["rcc_enable_register"], "spi_rcc_bit": spi["rcc_enable_bit"],
+        "gpio_af": spi["gpio_af"],
+        "sck_port": pins["sck"][0], "sck_pin": pins["sck"][1], "miso_port": pins["miso"][0],
+        "miso_pin": pins["miso"][1], "mosi_port": pins["mosi"][0], "mosi_pin": pins["mosi"][1],
+        "cs_port": pins["cs"][0], "cs_pin": pins["cs"][1],
+        "spi_br": spi["prescaler"], "spi_mode": spi["mode"], "expected_jedec_id": jedec_id, "chip_size": chip_size,
+        "sector_size": sector_size, "sector_erase_opcode": spi["sector_erase_opcode"], "page_size": spi["page_size"],
+        "flags": FLAG_UNPROTECT if spi["unprotect"] else 0, "jedec_id_read": 0, "reserved": 0,
+    })
+
+
+def _config_section(elf_bytes: bytes, path: Path) -> tuple[int, int] | None:
+    """(file offset, size) of the helper's config section, or None for a helper without one (the SDK's)."""
+    import io
+
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(io.BytesIO(elf_bytes))
+        section = elf.get_section_by_name(HELPER_CONFIG_SECTION)
+        if elf["e_machine"] != "EM_ARM":
+            raise InputError(f"not an ARM ELF ({elf['e_machine']})", path)
+        if elf.get_section_by_name(".data_config") is None and elf.get_segment(0)["p_paddr"] != 0x20000000:
+            raise InputError("no .data_config at 0x20000000: not an sflash_write helper", path)
+    except ELFError as exc:
+        raise InputError(f"not an ELF file: {exc}", path) from None
+    if section is None or section.header["sh_type"] != "SHT_PROGBITS":
+        return None
+    offset, size = section["sh_offset"], section["sh_size"]
+    if size < sflash_helper_config_t.sizeof() or section["sh_addr"] != 0x20004020:
+        raise InputError(f"{HELPER_CONFIG_SECTION}: expected {hexsize(0x60)} at 0x20004020", path)
+    magic = int.from_bytes(elf_bytes[offset:offset + 4], "little")
+    return (offset, size) if magic == HELPER_CONFIG_MAGIC else None
+
+
+def patch_helper(elf_bytes: bytes, config: bytes, path: Path) -> tuple[bytes, bool]:
+    """Write `config` into the helper's config section. Returns (ELF, True) for our helper, (unchanged, False)
+    for a helper without the section (an SDK sflash_write build: the Tcl script then skips our extensions)."""
+    where = _config_section(elf_bytes, path)
+    if where is None:
+        return elf_bytes, False
+    offset, _ = where
+    out = bytearray(elf_bytes)
+    out[offset:offset + len(config)] = config
+    return bytes(out), True
+
+
+def chunks(data: bytes, chunk: int = HELPER_BUFFER_SIZE, fill: int = 0xFF) -> list[tuple[int, int, bool]]:
+    """(offset, length, all_fill) per mailbox chunk: the Tcl script skips all-0xFF chunks after a chip erase."""
+    erased = bytes([fill]) * chunk
+    return [(off, len(data[off:off + chunk]), data[off:off + chunk] == erased[:len(data[off:off + chunk])])
+            for off in range(0, len(data), chunk)]
+
+
+def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]:
+    folder = manifest_path.parent
+    raw = _field(doc, "artefacts", list, "", manifest_path)
+    picked: list[KitArtefact] = []
+    for kind in ("mcu", "sflash"):
+        entries = [a for a in raw if isinstance(a, Mapping) and a.get("kind") == kind and a.get("format") == "bin"]
+        if len(entries) != 1:
+            raise InputError(f"artefacts: expected one {kind} artefact in bin format, found {len(entries)}", manifest_path)
+        a = entries[0]
+        where = f"artefacts[{raw.index(a)}]"
+        name = _field(a, "file", str, f"{where}.", manifest_path)
+        if not _SAFE_NAME.match(name):
+            raise InputError(f"{where}.file: {name!r} must be a plain file name (letters, digits, . _ -)", manifest_path)
+        source = folder / name
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", source) from None
+        size = _int(_field(a, "size", (int, str), f"{where}.", manifest_path), f"{where}.size", manifest_path)
+        crc = _int(_field(a, "crc32", (int, str), f"{where}.", manifest_path), f"{where}.crc32", manifest_path)
+        base = _int(_field(a, "base_address", (int, str), f"{where}.", manifest_path), f"{where}.base_address",
+                    manifest_path)
+        if len(data) != size:
+            raise VerificationError(f"{hexsize(len(data))}, manifest says {hexsize(size)}: file changed since the build",
+                                    source)
+        actual = zlib.crc32(data) & 0xFFFFFFFF
+        if actual != crc:
+            raise VerificationError(f"CRC-32 0x{actual:08x}, manifest says 0x{crc:08x}: file changed since the build",
+                                    source)
+        picked.append(KitArtefact(name, kind, base, size, crc, source))
+    return picked
+
+
+def _tcl_config(doc: Mapping[str, Any], arts: list[KitArtefact], chunk_lists: dict[str, list[tuple[int, int, bool]]],
+                config_words: list[int], chip_name: str, jedec_id: int, erase_chip: bool) -> str:
+    lines = [
+        "# kit_config.tcl -- generated by `bundle openocd`; read by sflash_kit.tcl. Do not edit: regenerate.",
+        f"set kit_name {{{doc.get('name', 'bundle')}}}",
+        f"set kit_helper_elf {HELPER_NAME}",
+        "# sflash_helper_config_t words for 0x20004020 (also patched into the kit's helper ELF)",
+        "set kit_helper_config {" + " ".join(f"0x{w:08x}" for w in config_words) + "}",
+        f"set kit_chip_name {{{chip_name}}}",
+        f"set kit_jedec_id 0x{jedec_id:06x}",
+        f"set kit_erase_chip {1 if erase_chip else 0}",
+        "set kit_timeout_ms 30000",
+        "set kit_timeout_erase_ms 180000",
+        "# {file kind base size crc32 {{offset length all_0xFF} ...}}",
+        "set kit_artefacts {",
+    ]
+    for a in arts:
+        chunk_text = " ".join(f"{{{o} {n} {int(e)}}}" for o, n, e in chunk_lists.get(a.file, []))
+        lines.append(f"    {{{a.file} {a.kind} 0x{a.base:08x} {a.size} 0x{a.crc32:08x} {{{chunk_text}}}}}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _template(name: str) -> str:
+    return resources.files("bundler").joinpath(f"kit/{name}").read_text(encoding="utf-8")
+
+
+def _units(doc: Mapping[str, Any]) -> str:
+    """A default unit id for the log name when the manifest describes exactly one serialized unit."""
+    units = doc.get("units")
+    if isinstance(units, list) and len(units) == 1 and isinstance(units[0], Mapping):
+        for key in ("serial", "mac"):
+            value = units[0].get(key)
+            if isinstance(value, str) and value:
+                return re.sub(r"[^A-Za-z0-9._-]", "-", value)
+    return ""
+
+
+def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None = None, *,
+             spi: Mapping[str, Any] | None = None, erase_chip: bool = True) -> list[Path]:
+    """Write a production-line kit for `manifest_path`'s images into `out`; return the files written.
+
+    `spi` overrides the board layout's [sflash.spi] table (tests, boards without a layout entry)."""
+    from .publish import publish
+
+    manifest_path = Path(manifest_path)
+    if adapter not in ADAPTERS:
+        raise InputError(f"--adapter {adapter!r}: expected one of {', '.join(ADAPTERS)}")
+    doc = _load_manifest(manifest_path)
+    chip = _field(doc, "chip", Mapping, "", manifest_path)
+    chip_name = _field(chip, "name", str, "chip.", manifest_path)
+    jedec_id = _int(_field(chip, "jedec_id", (int, str), "chip.", manifest_path), "chip.jedec_id", manifest_path)
+    chip_size = _int(_field(chip, "size", (int, str), "chip.", manifest_path), "chip.size", manifest_path)
+    sector_size = _int(_field(chip, "sector_size", (int, str), "chip.", manifest_path), "chip.sector_size",
+                       manifest_path)
+
+    where: str | Path = "[sflash.spi]"
+    if spi is None:
+        from .layout import load_board
+
+        board_doc = _field(doc, "board", Mapping, "", manifest_path)
+        layout = board_doc.get("layout") or _field(board_doc, "name", str, "board.", manifest_path).lower()
+        board = load_board(layout)
+        spi, where = board.spi, board.path
+    settings = spi_settings(spi, where)
+    config = helper_config(settings, jedec_id, chip_size, sector_size)
+
+    helper_path = Path(helper) if helper is not None else Path(str(resources.files("bundler").joinpath(f"kit/{HELPER_NAME}")))
+    try:
+        helper_bytes = helper_path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read helper: {exc.strerror}", helper_path) from None
+    helper_bytes, _ours = patch_helper(helper_bytes, config, helper_path)
+
+    arts = _artefacts(doc, manifest_path)
+    for a in arts:
+        if a.kind == "sflash" and a.base + a.size > chip_size:
+            raise InputError(f"{a.file}: {hexsize(a.size)} at 0x{a.base:x} does not fit the {chip_name} "
+                             f"({hexsize(chip_size)})", manifest_path)
+    files: dict[str, bytes] = {}
+    chunk_lists: dict[str, list[tuple[int, int, bool]]] = {}
+    for a in arts:
+        data = a.source.read_bytes()
+        files[a.file] = data
+        if a.kind == "sflash":
+            chunk_lists[a.file] = chunks(data)
+    words = [int.from_bytes(config[i:i + 4], "little") for i in range(0, len(config), 4)]
+    files[HELPER_NAME] = helper_bytes
+    files["kit_config.tcl"] = _tcl_config(doc, arts, chunk_lists, words, chip_name, jedec_id, erase_chip).encode()
+    files["sflash_kit.tcl"] = _template("sflash_kit.tcl").encode()
+    subst = {"@INTERFACE@": ADAPTERS[adapter], "@TARGET@": TARGET_CFG, "@UNIT@": _units(doc),
+             "@NAME@": str(doc.get("name", "bundle")), "@ADAPTER@": adapter}
+    for name in ("program.sh", "program.bat"):
+        text = _template(name)
+        for key, value in subst.items():
+            text = text.replace(key, value)
+        files[name] = text.encode() if name.endswith(".sh") else text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+    files["README.md"] = _template("README.md").encode()
+    files["manifest.json"] = manifest_path.read_bytes()
+
+    # keep the line's logs from an earlier kit in the same folder
+    out = Path(out)
+    logs = out / "logs"
+    if (out / "kit_config.tcl").is_file() and logs.is_dir():
+        for log in sorted(logs.iterdir()):
+            if log.is_file():
+                files[f"logs/{log.name}"] = log.read_bytes()
+    protected = [manifest_path] + [a.source for a in arts] + ([helper_path] if helper is not None else [])
+    written = publish(out, files, protected)
+    try:
+        (out / "program.sh").chmod(0o755)
+    except OSError as exc:
+        raise OutputError(f"cannot make executable: {exc.strerror}", out / "program.sh") from None
+    return written
+
+
+def uses_sdk_helper(helper: Path) -> bool:
+    """True when `helper` has no bundle config block (an SDK sflash_write build)."""
+    data = Path(helper).read_bytes()
+    return _config_section(data, Path(helper)) is None
+
+
+__all__ = ["ADAPTERS", "SPI_KEYS", "make_kit", "spi_settings", "helper_config", "patch_helper", "chunks",
+           "sflash_helper_config_t", "uses_sdk_helper"]

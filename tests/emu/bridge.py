@@ -1,0 +1,137 @@
+"""Run the line kit's OpenOCD Tcl under tclsh, with OpenOCD's commands answered by the emulated board.
+
+tclsh sources openocd_mock.tcl (every OpenOCD command becomes a request line on stdout), then the kit's
+kit_config.tcl and sflash_kit.tcl, then calls kit_main. This module answers each request on the Board.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .stm32 import FLASH_BASE, Board
+
+MOCK = Path(__file__).with_name("openocd_mock.tcl")
+
+Hook = Callable[[str, list[str]], None]
+
+
+@dataclass
+class KitRun:
+    returncode: int
+    output: list[str]
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    shutdown: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.output)
+
+
+def _num(text: str) -> int:
+    return int(text, 0)
+
+
+class Bridge:
+    def __init__(self, board: Board, kit: Path, hook: Hook | None = None) -> None:
+        self.board, self.kit, self.hook = board, kit, hook
+        self.shutdown: str | None = None
+
+    def _file(self, name: str) -> bytes:
+        path = Path(name)
+        return (path if path.is_absolute() else self.kit / path).read_bytes()
+
+    def handle(self, cmd: str, args: list[str]) -> str:
+        b = self.board
+        if self.hook:
+            self.hook(cmd, args)
+        if cmd in ("init", "halt", "sleep", "reset"):
+            return ""
+        if cmd == "resume":
+            b.resume()
+            return ""
+        if cmd == "reg":
+            if len(args) == 2 and args[0] == "pc":
+                b.set_pc(_num(args[1]))
+            return ""
+        if cmd == "mww":
+            addr, value = _num(args[0]), _num(args[1])
+            for i in range(_num(args[2]) if len(args) > 2 else 1):
+                b.write32(addr + 4 * i, value)
+            return ""
+        if cmd == "read_memory":
+            addr, width, count = (_num(a) for a in args[:3])
+            assert width == 32
+            return " ".join(f"0x{b.read32(addr + 4 * i):08x}" for i in range(count))
+        if cmd == "write_memory":
+            addr, width = _num(args[0]), _num(args[1])
+            assert width == 32
+            for i, v in enumerate(args[2].split()):
+                b.write32(addr + 4 * i, _num(v))
+            return ""
+        if cmd == "load_image":
+            name = args[0]
+            kind = args[2] if len(args) > 2 else ("elf" if name.endswith(".elf") else "bin")
+            if kind == "elf":
+                b.load_elf(self.kit / name)
+                return ""
+            data = self._file(name)
+            base = _num(args[1]) if len(args) > 1 else 0
+            lo = _num(args[3]) if len(args) > 3 else base
+            n = _num(args[4]) if len(args) > 4 else len(data)
+            piece = data[lo - base:lo - base + n]
+            b.write(lo, piece)
+            return ""
+        if cmd == "flash":
+            assert args[0] == "write_image", args
+            rest = args[1:]
+            if rest[0] == "erase":
+                rest = rest[1:]
+            data, base = self._file(rest[0]), _num(rest[1])
+            assert rest[2] == "bin" and base >= FLASH_BASE
+            b.write(base, data)
+            return ""
+        if cmd == "verify_image":
+            data, base = self._file(args[0]), _num(args[1])
+            if b.read(base, len(data)) != data:
+                raise RuntimeError("verify_image: contents differ")
+            return ""
+        if cmd == "shutdown":
+            self.shutdown = args[0] if args else ""
+            return ""
+        raise RuntimeError(f"unexpected OpenOCD command {cmd} {args}")
+
+    def run(self, timeout: float = 300) -> KitRun:
+        script = (f"source {{{MOCK}}}\nsource kit_config.tcl\nsource sflash_kit.tcl\nkit_main\n"
+                  "puts \"kit_main returned without shutdown\"\nexit 3\n")
+        with tempfile.NamedTemporaryFile("w", suffix=".tcl", delete=False) as fh:
+            fh.write(script)
+        try:
+            return self._run(Path(fh.name), timeout)
+        finally:
+            Path(fh.name).unlink()
+
+    def _run(self, driver: Path, timeout: float) -> KitRun:
+        proc = subprocess.Popen(["tclsh", str(driver)], cwd=self.kit, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdin is not None and proc.stdout is not None
+        run = KitRun(returncode=-1, output=[])
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            if line.startswith("\x01RPC"):
+                parts = line[4:].split("\x1f")
+                run.calls.append(tuple(parts))
+                try:
+                    reply = "OK " + self.handle(parts[0], parts[1:])
+                except Exception as exc:  # reported to the Tcl side as an OpenOCD error
+                    reply = "ERR " + str(exc).replace("\n", " ")
+                proc.stdin.write(reply + "\n")
+                proc.stdin.flush()
+            else:
+                run.output.append(line)
+        run.returncode = proc.wait(timeout=timeout)
+        run.shutdown = self.shutdown
+        return run

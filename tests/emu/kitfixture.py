@@ -1,0 +1,62 @@
+"""A small `bundle build`-style output folder (manifest.json + mcu.bin + sflash.bin) for the kit tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import zlib
+from pathlib import Path
+
+# BCM943362WCD4 serial-flash wiring (platforms/BCM943362WCD4/platform.c + platform.h, SDK 3.3.1 and 3.7.0):
+# SPI1, SCK PA5, MISO PA6, MOSI PA7, chip select PA4 (WICED_GPIO_5), 5 MHz, SPI mode 3.
+BOARD_SPI = {
+    "spi_base": 0x40013000, "rcc_enable_register": 0x40023844, "rcc_enable_bit": 12,
+    "gpio_port_base": 0x40020000, "gpio_port_stride": 0x400, "gpio_af": 5,
+    "sck": "PA5", "miso": "PA6", "mosi": "PA7", "cs": "PA4", "prescaler": 1, "mode": 3,
+}
+
+
+def sflash_image(size: int, seed: int = 2) -> bytes:
+    rnd = random.Random(seed)
+    out = bytearray(b"\xff" * size)
+    out[0:0x1000] = rnd.randbytes(0x110) + b"\xff" * (0x1000 - 0x110)   # LUT-like first sector
+    out[0x1000:0x1000 + 30000] = rnd.randbytes(30000)                  # an app
+    out[0x14000:0x14000 + 5000] = rnd.randbytes(5000)                  # another component
+    return bytes(out)
+
+
+def mcu_image(size: int, seed: int = 3) -> bytes:
+    rnd = random.Random(seed)
+    out = bytearray(b"\xff" * size)
+    out[0:0x3000] = rnd.randbytes(0x3000)
+    out[0xC000:0xC000 + 0x2345] = rnd.randbytes(0x2345)
+    return bytes(out)
+
+
+def _entry(name: str, kind: str, fmt: str, base: int, data: bytes) -> dict:
+    return {"file": name, "kind": kind, "format": fmt, "base_address": base, "size": len(data), "fill": 255,
+            "crc32": f"0x{zlib.crc32(data):08x}", "sha256": hashlib.sha256(data).hexdigest(), "regions": []}
+
+
+def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x18000, chip_size: int = 0x100000,
+                jedec_id: int = 0xC22014, units: list | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    mcu, sflash = mcu_image(mcu_size), sflash_image(sflash_size)
+    (folder / "mcu.bin").write_bytes(mcu)
+    (folder / "mcu.hex").write_text(":00000001FF\n")
+    (folder / "sflash.bin").write_bytes(sflash)
+    doc = {
+        "manifest_version": 1, "tool": {"name": "bundle", "version": "0.1.0"}, "name": "ota_demo",
+        "board": {"name": "BCM943362WCD4", "layout": "bcm943362wcd4"},
+        "chip": {"name": "MX25L8006E", "jedec_id": f"0x{jedec_id:06x}", "size": chip_size, "sector_size": 4096},
+        "lut": [],
+        "artefacts": [_entry("mcu.bin", "mcu", "bin", 0x08000000, mcu),
+                      {**_entry("mcu.hex", "mcu", "hex", 0x08000000, mcu)},
+                      _entry("sflash.bin", "sflash", "bin", 0, sflash)],
+    }
+    if units is not None:
+        doc["units"] = units
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(doc, indent=2))
+    return path
