@@ -204,6 +204,26 @@ def keygen(
     typer.echo(f"public key:  {public} (give this one with the manifest)")
 
 
+# ---- openocd: production-line kit (issue 9) ----
+@command("openocd")
+def openocd_kit(
+    manifest: Path = typer.Argument(..., help="manifest.json written by `bundle build`"),
+    adapter: str = typer.Option(..., "--adapter", "-a",
+                                help="stlink, olimex-arm-usb-ocd-h, ftdi (Olimex ARM-USB-TINY-H) or jlink"),
+    out: Path = typer.Option(..., "--out", "-o", help="kit folder (replaced as a whole)"),
+    helper: Path = typer.Option(None, "--helper", help="sflash helper ELF to use instead of the built-in one "
+                                                       "(e.g. the SDK's waf.sflash_write-NoOS-<platform>.elf)"),
+    no_chip_erase: bool = typer.Option(False, "--no-chip-erase", help="do not erase the whole serial flash first; "
+                                                                      "write every chunk with erase-if-needed"),
+) -> None:
+    """Write a folder that programs and verifies a board with OpenOCD (program.sh / program.bat)."""
+    from .openocd import make_kit
+
+    for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase):
+        typer.echo(str(path))
+    typer.echo(f"run: {out / 'program.sh'}  (Windows: program.bat)")
+
+
 def main() -> None:
     app()
 
