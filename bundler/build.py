@@ -68,14 +68,16 @@ def _check_app_placement(project: Project, name: str, loaded: LoadedInput) -> No
                 f"the app region 0x{app.start:08X}-0x{app.end - 1:08X}", loaded.source.file)
 
 
-def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, dct_source: Source) -> tuple[bytes, Source]:
+def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, dct_source: Source,
+               room: int | None) -> tuple[bytes, Source]:
+    """The bytes stored for one LUT component. `room` is the most a folder-built filesystem may take."""
     if spec == GENERATED:
         return dct_image_elf(project, dct), dct_source
     assert isinstance(spec, InputSpec)
     if name == "filesystem" and spec.path.is_dir():
         from .wicedfs import build_image
 
-        image = build_image(spec.path, max_size=project.chip.size)
+        image = build_image(spec.path, max_size=room)
         return image, Source(spec.display, hashlib.sha256(image).hexdigest())
     if name in APP_COMPONENTS:
         loaded = load_input(spec.path, spec.display, fmt=spec.format or "elf")
@@ -95,6 +97,14 @@ def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, d
     return raw, source
 
 
+def _room(project: Project, sizes: list[int]) -> int | None:
+    """The largest component that still fits the chip after components of `sizes` (by the layout's sector rule);
+    None when those alone overflow it (placement then reports the whole overflow)."""
+    sf = project.board.sflash
+    free = project.chip.size // sf.sector_size - sf.apps_start_sector - sum(sf.sector_count(n) for n in sizes)
+    return free * sf.sector_size - (1 if sf.sector_count_rule == "sdk" else 0) if free > 0 else None
+
+
 def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key: Path | None = None) -> Bundle:
     """Build both images, the artefacts' bytes and the manifest in memory. Raises before anything is written."""
     board = project.board
@@ -110,7 +120,13 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
         parts.append(Part(key, loaded.segments, loaded.source))
     mcu = assemble_mcu(board.mcu, parts)
 
-    components = {name: _component(project, name, spec, dct, dct_source) for name, spec in project.sflash.items()}
+    # the filesystem folder is built last: its room is what the chip has left after the other components
+    order = sorted(project.sflash, key=lambda name: name == "filesystem")
+    components: dict[str, tuple[bytes, Source]] = {}
+    for name in order:
+        components[name] = _component(project, name, project.sflash[name], dct, dct_source,
+                                      _room(project, [len(data) for data, _ in components.values()]))
+    components = {name: components[name] for name in project.sflash}
     sflash = assemble_sflash(board.sflash, project.chip, components)
 
     skip = project.hex_skip_fill if hex_skip_fill is None else hex_skip_fill

@@ -119,3 +119,18 @@ def test_failed_build_keeps_previous_outputs(sample_copy: Path, tmp_path: Path) 
     result = build(sample_copy, out)
     assert result.exit_code == 2
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_filesystem_folder_larger_than_its_slot_says_by_how_much(sample_copy: Path, tmp_path: Path) -> None:
+    """Room for the filesystem = chip sectors - LUT - other components' sectors (wifi 225000 B -> 55 sectors,
+    DCT image, two 1-sector apps), minus the SDK rule's extra sector."""
+    from bundler.build import make_bundle
+    from bundler.config import load_project
+
+    base = make_bundle(load_project(sample_copy))
+    other = sum(e.sector_count for e in base.sflash.lut if e.name != "filesystem")
+    room = (256 - 1 - other) * 4096 - 1
+    fs = base.sflash.data[base.sflash.lut[3].start_sector * 4096:][:3188]
+    (sample_copy.parent / "resources" / "big.bin").write_bytes(b"\x00" * (room - len(fs) + 10))
+    result = build(sample_copy, tmp_path / "out")
+    assert_refused(result, tmp_path / "out", "resources", "larger than")
