@@ -225,6 +225,30 @@ def openocd_kit(
     typer.echo(f"run: {out / 'program.sh'}  (Windows: program.bat)")
 
 
+# ---- inspect: decode and verify images (issue 3) ----
+@command("inspect")
+def inspect_cmd(
+    paths: list[Path] = typer.Argument(..., help="image files or folders (every file inside, sorted)"),
+    manifest: Path = typer.Option(None, "--manifest", "-m", help="manifest.json to verify the files against"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document (schema: bundler/schemas/inspect.schema.json)"),
+    kind: str = typer.Option(None, "--kind", help="force the kind: mcu | sflash | dct | app | filesystem | wifi_firmware"),
+    board: str = typer.Option(None, "--board", help="board layout (default: the manifest's, else bcm943362wcd4)"),
+    chip: str = typer.Option(None, "--chip", help="serial-flash chip (default: the manifest's, else from the size)"),
+) -> None:
+    """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file.
+
+    Exit codes: 0 all good; 1 a verification failed (a region differs from the manifest, a byte outside every
+    region is not erased, no valid DCT copy, a LUT entry past the chip, ...); 2 an input could not be read or
+    understood (missing file, unknown kind: use --kind, bad manifest).
+    """
+    from .inspect import inspect_paths
+    from .report import render
+
+    report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip)
+    render(report, as_json=as_json)
+    raise typer.Exit(report["exit_code"])
+
+
 def main() -> None:
     app()
 
