@@ -1,0 +1,505 @@
+"""The programming-house job sheet: JOBSHEET.md and a self-contained jobsheet.html (inline CSS, inline SVG map).
+
+Per chip it says what part the file targets, which file to load and how (format, load offset, blank value, erase),
+and the checksums to expect in the forms programmers show. Each form is labelled with the equipment families that
+show it ONLY where a published statement says so (footnoted); everything else says "verify on your equipment".
+
+Inputs are the manifest and the artefacts' bytes (for checksums the manifest does not carry). Nothing else is read:
+no DCT field, key or passphrase can reach the sheet. Output is deterministic: the only date is the manifest's
+`created` (set from SOURCE_DATE_EPOCH), if any.
+
+Serialization: a manifest may carry `serialization`: [{name, address, size}, ...] - bytes that differ per unit
+(e.g. the DCT's serial number or MAC). `address` is a bus address inside one artefact's range (MCU: 0x08xxxxxx;
+SFLASH: offset in the chip). The sheet lists them and adds checksums over the image with those ranges left out.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .checksums import ProgrammerChecksums, crc32, hex32, merge_ranges, sha256, sum32_ranges
+from .errors import InputError, hexsize
+
+JOBSHEET_MD, JOBSHEET_HTML, MEMORY_MAP_SVG = "JOBSHEET.md", "jobsheet.html", "memory-map.svg"
+VERIFY = "verify on your equipment"
+SLOT = 0x7FFF0000  # where the srec_cat commands on the sheet put a checksum (above any image here)
+
+# Published statements behind the equipment labels. Keys are used as {fn:key} markers in text.
+SOURCES: dict[str, str] = {
+    "st-um0892": "ST UM0892 (STM32 ST-LINK Utility), section \"Memory checksum\": the checksum is an arithmetic sum, "
+                 "byte per byte, truncated to a 32-bit word; quoted in the ST community thread "
+                 "https://community.st.com/s/question/0D50X00009sVMu7/stlink-utility-checksum-changed",
+    "st-gaps": "ST community report (user measurements, not an ST document): ST-LINK Utility sums only the bytes "
+               "present in the file (gaps skipped), STM32CubeProgrammer counts gaps as 0xFF - "
+               "https://qa-community.st.com/stm32cubeprogrammer-mcus-30/checksum-discrepancy-between-"
+               "stm32cubeprogrammer-and-st-link-utility-149894",
+    "elnec": "Elnec PG4UW user manual, Checksum dialog: the main checksum covers Buffer start..Buffer end (or a "
+             "user From/To range); \"BYTE: sum by bytes to DWORD\", \"CRC-32: standard CRC-32\"; blocks can be "
+             "excluded from the checksum for serialization - "
+             "https://www.manualshelf.com/manual/elnec/60-038/user-manual-english/page-103.html (the same text, "
+             "with the checksum-type list, in the PG4UW-based B&K Precision 866C manual p. 64)",
+    "dataio": "Data I/O TaskLink help, \"Checksum\": the checksum of the data in programmer RAM, from the beginning "
+              "of RAM to the end of the data that fits the selected device (algorithm and width not stated there) - "
+              "https://www.dataio.com/TLHelp/PSV/Content/FLASHPAK/Checksum.htm",
+    "dataman": "Dataman, \"Dataman Programmer Checksum Calculation\": a 32-bit number, initial value zero, adding "
+               "all bytes - https://www.dataman.com/dataman-programmer-checksum-calculation",
+    "jflash-log": "SEGGER forum thread 6731: J-Flash logs \"CRC of data\" and \"CRC of file\" when it opens a data "
+                  "file (algorithms not stated there) - https://forum.segger.com/index.php/Thread/"
+                  "6731-SOLVED-J-Flash-CRC-checksum-does-not-compute-as-instructed/",
+    "jflash-crc": "Embitek (SEGGER distributor, Japan) FAQ Q220106: J-Flash's CRC uses polynomial 0xEDB88320, "
+                  "initial value 0x00000000, over the sectors selected in the project, undefined/unused bytes "
+                  "counted as 0xFF (refers to wiki.segger.com/UM08003_JFlash#CRC_calculation) - "
+                  "https://www.embitek.co.jp/support/faq/jflash/Q220106/",
+    "srecord": "srec_input(1), SRecord 1.65: -Checksum_Positive_* inserts the simple byte sum (holes count as "
+               "zero); -CRC32_* inserts the standard CRC-32 (initial value all ones), bytes in ascending address "
+               "order, holes ignored - https://srecord.sourceforge.net/man/man1/srec_input.1.html",
+}
+
+
+@dataclass
+class Row:
+    """One checksum form: its values per file, who shows it (text with {fn:key} markers) and how to reproduce."""
+
+    label: str
+    definition: str
+    values: dict[str, str]
+    shown_by: str
+    reproduce: str = ""
+
+
+@dataclass
+class ChipSheet:
+    kind: str
+    heading: str
+    facts: list[tuple[str, str]]
+    files: list[str]
+    rows: list[Row]
+    regions: list[list[str]]
+    lut: list[list[str]] = field(default_factory=list)
+    per_unit: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class JobSheet:
+    title: str
+    intro: list[tuple[str, str]]
+    chips: list[ChipSheet]
+    notes: list[str]
+    svg: str
+
+
+def _size(n: int) -> str:
+    return f"{n} bytes (0x{n:X})"
+
+
+def _addr(n: int) -> str:
+    return f"0x{n:08X}"
+
+
+def _hex_ranges(text: bytes, base: int, size: int) -> list[tuple[int, int]]:
+    """(offset, size) of the bytes an Intel HEX file holds, relative to the image base."""
+    from intelhex import IntelHex
+
+    ih = IntelHex()
+    try:
+        ih.loadhex(io.StringIO(text.decode("ascii")))
+    except Exception as exc:  # intelhex raises its own hierarchy; any failure means the artefact is unusable
+        raise InputError(f"cannot read the Intel HEX artefact: {exc}") from None
+    ranges = [(a - base, b - a) for a, b in ih.segments()]
+    for off, n in ranges:
+        if off < 0 or off + n > size:
+            raise InputError(f"Intel HEX data at 0x{off + base:08X} lies outside the image")
+    return merge_ranges(ranges)
+
+
+def _serialization(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    entries = manifest.get("serialization") or []
+    if not isinstance(entries, list):
+        raise InputError("manifest serialization: expected a list of {name, address, size}")
+    out = []
+    for i, e in enumerate(entries):
+        if not (isinstance(e, Mapping) and isinstance(e.get("name"), str) and isinstance(e.get("address"), int)
+                and isinstance(e.get("size"), int) and e["size"] > 0):
+            raise InputError(f"manifest serialization[{i}]: expected {{name: str, address: int, size: int > 0}}")
+        out.append(dict(e))
+    return out
+
+
+def _per_unit_ranges(entries: list[dict[str, Any]], art: Mapping[str, Any]) -> list[tuple[str, int, int]]:
+    base, size = art["base_address"], art["size"]
+    found = []
+    for e in entries:
+        if base <= e["address"] < base + size:
+            if e["address"] + e["size"] > base + size:
+                raise InputError(f"serialization {e['name']}: {_addr(e['address'])}+{hexsize(e['size'])} runs past "
+                                 f"the end of {art['file']}")
+            found.append((e["name"], e["address"] - base, e["size"]))
+    return found
+
+
+def _inside(offset: int, size: int, regions: Sequence[Mapping[str, Any]]) -> str:
+    names = [r["name"] for r in regions if r["offset"] <= offset and offset + size <= r["offset"] + r["size"]]
+    return ", ".join(names) or "outside any written region"
+
+
+def _srec(file: str, filters: str, big: str) -> str:
+    """An srec_cat command printing a 4-byte result big-endian (reads as the value) via -hex-dump."""
+    return (f"srec_cat {file} -binary {filters}{big} {SLOT:#x}{' 4 1' if 'checksum' in big else ''} "
+            f"-crop {SLOT:#x} {SLOT + 4:#x} -o - -hex-dump")
+
+
+def _crop_args(ranges: Sequence[tuple[int, int]]) -> str:
+    return " ".join(f"{o:#x} {o + s:#x}" for o, s in merge_ranges(ranges))
+
+
+def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str | None, hex_text: bytes | None, written: list[tuple[int, int]],
+               excluded: list[tuple[int, int]], fill: int) -> list[Row]:
+    sums = ProgrammerChecksums.of(image, written, excluded)
+    files = [bin_name] + ([hex_name] if hex_name else [])
+    hex_ranges = _hex_ranges(hex_text, base, len(image)) if hex_text is not None else None
+
+    def both(bin_value: str, hex_value: str | None = None) -> dict[str, str]:
+        values = {bin_name: bin_value}
+        if hex_name:
+            values[hex_name] = bin_value if hex_value is None else hex_value
+        return values
+
+    file_sum_hex = None
+    if hex_ranges is not None:
+        file_sum_hex = hex32(sum32_ranges(image, hex_ranges))
+    mcu = kind == "mcu"
+    dev_sum_by = ("Elnec PG4UW main checksum \"BYTE\" with the buffer covering the device{fn:elnec}; Dataman{fn:dataman}; "
+                  + ("ST-LINK Utility \"Memory checksum\" over the whole flash{fn:st-um0892}; STM32CubeProgrammer file "
+                     "checksum (gaps as 0xFF, community report){fn:st-gaps}; " if mcu else "")
+                  + f"Data I/O TaskLink RAM checksum covers the device range{{fn:dataio}} - algorithm: {VERIFY}")
+    file_sum_by = ("ST-LINK Utility file checksum (only addresses present in the file, community report){fn:st-gaps}"
+                   if mcu else "a .bin holds the whole device range: same number as the row above")
+    dev_crc_by = ("Elnec PG4UW checksum calculator \"CRC-32\" with From/To = the device range{fn:elnec}"
+                  + ("; SEGGER J-Flash computes a CRC (poly 0xEDB88320) over the selected sectors with unused bytes as "
+                     "0xFF{fn:jflash-crc} - whether its start/final values match zlib's is not stated: " + VERIFY
+                     if mcu else ""))
+    file_crc_by = ((f"J-Flash logs a \"CRC of file\" on opening{{fn:jflash-log}} - algorithm not stated: {VERIFY}; "
+                    if mcu else "") + "any crc32 tool (e.g. 7-Zip, Python zlib.crc32)")
+    rows = [
+        Row("Sum32, whole device range",
+            f"32-bit sum of every byte of the device range, blank bytes counted as 0x{fill:02X}",
+            both(hex32(sums.sum32_device)), dev_sum_by,
+            _srec(bin_name, "", "-checksum-positive-b-e")),
+        Row("Sum32, file data only",
+            "32-bit sum of the bytes the file holds (a .bin holds the whole device range; a .hex holds the bytes of "
+            "its data records)",
+            both(hex32(sums.sum32_device), file_sum_hex), file_sum_by,
+            f"srec_cat {hex_name} -intel -checksum-positive-b-e {SLOT:#x} 4 1 -crop {SLOT:#x} {SLOT + 4:#x} "
+            f"-o - -hex-dump" if hex_name else ""),
+        Row("CRC-32 (zlib), whole device range",
+            f"zlib/IEEE CRC-32 (reflected 0x04C11DB7, init and final XOR 0xFFFFFFFF) of the device range with blank "
+            f"bytes as 0x{fill:02X} - the same bytes as the .bin file",
+            both(hex32(sums.crc32_device)), dev_crc_by,
+            _srec(bin_name, "", "-crc32-b-e")),
+        Row("CRC-32 (zlib) of the file as stored",
+            "zlib CRC-32 of the file's bytes on disk (for a .hex: of its text) - a transfer check",
+            both(hex32(sums.crc32_device), hex32(crc32(hex_text)) if hex_text is not None else None), file_crc_by),
+        Row("CRC-32 (zlib), written part only",
+            "zlib CRC-32 over the written regions (listed below) concatenated in ascending address order, the blank "
+            "gaps between them skipped - what srec_cat's CRC-32 gives for data with holes{fn:srecord}",
+            both(hex32(sums.crc32_written)),
+            f"no programmer documented: {VERIFY}",
+            _srec(bin_name, f"-crop {_crop_args(written)} ", "-crc32-b-e")),
+        Row("SHA-256 of the file",
+            "SHA-256 of the file's bytes",
+            both(sums.sha256_device, sha256(hex_text) if hex_text is not None else None),
+            "file transfer check (sha256sum FILE; certutil -hashfile FILE SHA256)"),
+    ]
+    if excluded:
+        excl = _crop_args(excluded)
+        rows += [
+            Row("Sum32, whole device range, per-unit ranges excluded",
+                "as \"Sum32, whole device range\" but without the per-unit bytes listed below",
+                both(hex32(sums.sum32_device_excluding or 0)),
+                f"Elnec PG4UW \"Exclude buffer data for checksum\" (made for serialization){{fn:elnec}}; others: {VERIFY}",
+                _srec(bin_name, f"-exclude {excl} ", "-checksum-positive-b-e")),
+            Row("CRC-32 (zlib), whole device range, per-unit ranges excluded",
+                "zlib CRC-32 of the device range with the per-unit bytes cut out (the rest concatenated in address "
+                "order){fn:srecord}",
+                both(hex32(sums.crc32_device_excluding or 0)),
+                f"Elnec PG4UW with excluded blocks{{fn:elnec}} (exclusion semantics for CRC: {VERIFY}); others: {VERIFY}",
+                _srec(bin_name, f"-exclude {excl} ", "-crc32-b-e")),
+        ]
+    for row in rows:
+        row.values = {f: row.values[f] for f in files if f in row.values}
+    return rows
+
+
+def _chip_names(board: Any | None) -> list[tuple[str, str]]:
+    if board is None:
+        return []
+    from .layout import load_chip
+
+    out = []
+    for name in board.sflash.compatible_chips:
+        try:
+            out.append((name, f"0x{load_chip(name).jedec_id:06X}"))
+        except Exception:  # a chip missing from chips.toml is a layout problem the build reports elsewhere
+            out.append((name, "JEDEC ID not in layouts/chips.toml"))
+    return out
+
+
+def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], board: Any | None = None) -> JobSheet:
+    """The job sheet model from a manifest dict and the artefacts' bytes (`files[name]`). `board` (a
+    bundler.layout.Board) adds the MCU sector layout, layout regions and the compatible SFLASH parts."""
+    from .svgmap import svg_from_manifest
+
+    arts = manifest.get("artefacts", [])
+    per_unit = _serialization(manifest)
+    board_info, chip = manifest.get("board", {}), manifest.get("chip", {})
+    chips: list[ChipSheet] = []
+    matched: set[str] = set()
+    for kind in ("mcu", "sflash"):
+        bins = [a for a in arts if a["kind"] == kind and a["format"] == "bin"]
+        if not bins:
+            continue
+        art = bins[0]
+        hexes = [a for a in arts if a["kind"] == kind and a["format"] == "hex"]
+        hx = hexes[0] if hexes else None
+        if art["file"] not in files or (hx is not None and hx["file"] not in files):
+            raise InputError(f"job sheet: the bytes of {art['file']} are needed to compute its checksums")
+        image = files[art["file"]]
+        if len(image) != art["size"]:
+            raise InputError(f"{art['file']}: {_size(len(image))}, the manifest says {_size(art['size'])}")
+        regions = art["regions"]
+        written = [(r["offset"], r["size"]) for r in regions]
+        units = _per_unit_ranges(per_unit, art)
+        matched.update(n for n, _, _ in units)
+        base, size, fill = art["base_address"], art["size"], art["fill"]
+        rows = _chip_rows(kind, image, base, art["file"], hx["file"] if hx else None, files[hx["file"]] if hx else None,
+                          written, [(o, s) for _, o, s in units], fill)
+        region_rows = [[r["name"], f"{_addr(base + r['offset'])}–{_addr(base + r['offset'] + r['size'] - 1)}",
+                        _size(r["size"]), r["crc32"], (r.get("source") or {}).get("file", "generated")]
+                       for r in regions]
+        unit_rows = [[n, _addr(base + o), _size(s), _inside(o, s, regions)] for n, o, s in units]
+        erase = ("Yes: erase the whole device before programming. The file defines every byte of it; areas left "
+                 f"blank must read 0x{fill:02X}. A programmer that skips blank blocks is only correct after a full erase.")
+        if kind == "mcu":
+            facts = [("Target part", str(board_info.get("mcu_part", "MCU"))),
+                     ("Memory", "MCU internal flash (programmed through SWD/JTAG or the part's bootloader)"),
+                     ("Flash start address", _addr(board_info.get("flash_base", base))),
+                     ("Flash size", _size(board_info.get("flash_size", size)))]
+            if board is not None:
+                facts.append(("Flash sectors", ", ".join(f"{n} x {s // 1024} KiB" for s, n in _runs(board.mcu.sectors))))
+            files_note = f"{hx['file']} (Intel HEX, holds its own addresses)" if hx else ""
+            facts += [("File to load", f"{art['file']} (raw binary)" + (f" or {files_note}" if files_note else "")),
+                      ("File format", "raw binary, " + _size(size) + (
+                          f"; Intel HEX ({'all-0xFF records left out' if hx.get('hex_skip_fill') else 'every byte of the .bin'})"
+                          if hx else "")),
+                      ("Load offset", f"{art['file']}: file offset 0 at address {_addr(base)}"
+                                      + (f"; {hx['file']}: no offset (addresses inside)" if hx else "")),
+                      ("Fill / blank value", f"0x{fill:02X} (erased flash)"),
+                      ("Erase whole chip", erase),
+                      ("Option bytes", "not in these files; leave as your process specifies (no read-out protection "
+                                       "is set by this image)")]
+            heading = f"MCU: {board_info.get('mcu_part', 'internal flash')}"
+        else:
+            facts = [("Target part", f"serial NOR flash {chip.get('name', '?')}, JEDEC ID "
+                                     f"0x{int(str(chip.get('jedec_id', '0')), 16):06X}"),
+                     ("Chip size", _size(chip.get("size", size))),
+                     ("Sector size", _size(chip.get("sector_size", 4096)))]
+            compatible = _chip_names(board)
+            if compatible:
+                facts.append(("Parts the layout lists", "; ".join(f"{n} (JEDEC {j})" for n, j in compatible)))
+            facts += [("File to load", f"{art['file']} (raw binary, exactly the chip size)"),
+                      ("File format", f"raw binary, {_size(size)}"),
+                      ("Load offset", f"file offset 0 at chip address {_addr(base)}"),
+                      ("Fill / blank value", f"0x{fill:02X} (erased NOR flash)"),
+                      ("Erase whole chip", erase)]
+            heading = f"SFLASH: {chip.get('name', 'serial flash')}"
+        sheet = ChipSheet(kind, heading, facts, [art["file"]] + ([hx["file"]] if hx else []), rows, region_rows,
+                          per_unit=unit_rows)
+        if kind != "mcu":
+            sheet.lut = [[str(e["index"]), e["name"], str(e["start_sector"]), str(e["sector_count"]),
+                          _addr(e["start_sector"] * chip.get("sector_size", 4096)) if e["sector_count"] else "-"]
+                         for e in manifest.get("lut", [])]
+        chips.append(sheet)
+    unmatched = [e["name"] for e in per_unit if e["name"] not in matched]
+    if unmatched:
+        raise InputError(f"serialization {unmatched[0]}: address is in no artefact's range")
+
+    intro = [("Product", str(manifest.get("name", "?"))),
+             ("Board", f"{board_info.get('name', '?')} (layout {board_info.get('layout', '?')}, WICED SDK "
+                       f"{board_info.get('sdk', '?')})"),
+             ("Made by", f"{manifest.get('tool', {}).get('name', 'bundle')} {manifest.get('tool', {}).get('version', '')}")]
+    if manifest.get("created"):
+        intro.append(("Created", str(manifest["created"])))
+    intro.append(("Per-unit data", f"{len(per_unit)} range(s) differ per unit (see each chip)" if per_unit
+                  else "none: every unit gets identical bytes"))
+    notes = [
+        "Checksum forms differ between programmer families: compare the number your equipment shows with the row "
+        "whose definition matches what it computes. Where a row says \"verify on your equipment\", no published "
+        "statement was found that the family computes exactly that form; check it once with a known file.",
+        "Dediprog, BPM Microsystems and other families not named here: no published checksum definition was found - "
+        f"{VERIFY}, against the definitions on this sheet.",
+        "srec_cat commands (Debian package srecord) reproduce each value; -hex-dump prints the 4 bytes most "
+        "significant first, i.e. as the value reads.",
+    ]
+    return JobSheet(f"Programming job sheet - {manifest.get('name', '?')}", intro, chips, notes,
+                    svg_from_manifest(manifest, board, xml_declaration=False))
+
+
+def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for v in values:
+        if out and out[-1][0] == v:
+            out[-1] = (v, out[-1][1] + 1)
+        else:
+            out.append((v, 1))
+    return out
+
+
+# --- rendering ------------------------------------------------------------------------------------------------------
+
+def _used_sources(sheet: JobSheet) -> list[str]:
+    """Footnote keys in order of first appearance (tables first, then definitions, then notes)."""
+    import re
+
+    texts = [v for _, v in sheet.intro]
+    for c in sheet.chips:
+        texts += [v for _, v in c.facts] + [r.shown_by for r in c.rows] + [r.definition for r in c.rows]
+    texts += sheet.notes
+    order: list[str] = []
+    for key in re.findall(r"\{fn:([a-z0-9-]+)\}", " ".join(texts)):
+        if key not in order:
+            order.append(key)
+    return order
+
+
+def _md_cell(text: str, numbers: dict[str, int]) -> str:
+    import re
+
+    text = re.sub(r"\{fn:([a-z0-9-]+)\}", lambda m: f"[^{numbers[m.group(1)]}]", text)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(sheet: JobSheet) -> str:
+    numbers = {k: i + 1 for i, k in enumerate(_used_sources(sheet))}
+    out = [f"# {sheet.title}", ""]
+    out += ["| | |", "|---|---|"] + [f"| {k} | {_md_cell(v, numbers)} |" for k, v in sheet.intro] + [""]
+    for n, chip in enumerate(sheet.chips, 1):
+        out += [f"## {n}. {chip.heading}", "", "| | |", "|---|---|"]
+        out += [f"| {k} | {_md_cell(v, numbers)} |" for k, v in chip.facts]
+        out += ["", "### Expected checksums", ""]
+        out += ["| Form | " + " | ".join(f"`{f}`" for f in chip.files) + " | Shown by |",
+                "|---|" + "---|" * len(chip.files) + "---|"]
+        for row in chip.rows:
+            vals = " | ".join(f"`{row.values.get(f, '-')}`" for f in chip.files)
+            out.append(f"| {_md_cell(row.label, numbers)} | {vals} | {_md_cell(row.shown_by, numbers)} |")
+        out += ["", "Definitions and how to reproduce:", ""]
+        for row in chip.rows:
+            out.append(f"- **{_md_cell(row.label, numbers)}**: {_md_cell(row.definition, numbers)}.")
+            if row.reproduce:
+                out.append(f"  `{row.reproduce}`")
+        if chip.per_unit:
+            out += ["", "### Per-unit ranges (differ on every unit)", "",
+                    "| Name | Address | Size | Inside |", "|---|---|---|---|"]
+            out += [f"| {' | '.join(_md_cell(c, numbers) for c in r)} |" for r in chip.per_unit]
+        out += ["", "### Written regions", "", "| Region | Addresses | Size written | CRC-32 | Source |",
+                "|---|---|---|---|---|"]
+        out += [f"| {' | '.join(_md_cell(c, numbers) for c in r)} |" for r in chip.regions]
+        if chip.lut:
+            out += ["", "### Apps look-up table (LUT) entries", "", "| Index | Component | Start sector | Sectors | Address |",
+                    "|---|---|---|---|---|"]
+            out += [f"| {' | '.join(r)} |" for r in chip.lut]
+        out.append("")
+    out += ["## Memory map", "", f"![Memory map]({MEMORY_MAP_SVG})", "", "## Notes", ""]
+    out += [f"- {_md_cell(n, numbers)}" for n in sheet.notes]
+    out += ["", "## Sources", ""]
+    out += [f"[^{numbers[k]}]: {SOURCES[k]}" for k in numbers]
+    return "\n".join(out) + "\n"
+
+
+_CSS = """
+body{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;color:#222;max-width:1120px;margin:24px auto;padding:0 16px}
+h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #2471a3}
+h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;margin:6px 0 10px;width:100%}
+th,td{border:1px solid #bbb;padding:4px 7px;vertical-align:top;text-align:left}
+th{background:#eef2f5}td.v{font-family:'DejaVu Sans Mono',Consolas,monospace;white-space:nowrap}
+td.k{width:190px;font-weight:bold;background:#f7f9fa}
+code{font-family:'DejaVu Sans Mono',Consolas,monospace;font-size:12px;background:#f3f3f3;padding:1px 3px}
+.verify{color:#a04000;font-weight:bold}.map{overflow-x:auto;border:1px solid #ddd;margin:8px 0}
+ol.src li{font-size:12px;margin-bottom:4px}sup a{text-decoration:none}
+@media print{h2{page-break-before:auto}.map{border:none}}
+"""
+
+
+def _h(text: str, numbers: dict[str, int]) -> str:
+    import re
+
+    out = html.escape(text, quote=True)
+    out = out.replace(html.escape(VERIFY), f'<span class="verify">{html.escape(VERIFY)}</span>')
+    return re.sub(r"\{fn:([a-z0-9-]+)\}",
+                  lambda m: f'<sup><a href="#src-{numbers[m.group(1)]}">[{numbers[m.group(1)]}]</a></sup>', out)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numbers: dict[str, int],
+           mono: Sequence[int] = ()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    mono_td = '<td class="v">'
+    body = "".join("<tr>" + "".join(f"{mono_td if i in mono else '<td>'}{_h(c, numbers)}</td>"
+                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _facts(rows: Sequence[tuple[str, str]], numbers: dict[str, int]) -> str:
+    body = "".join(f'<tr><td class="k">{html.escape(k)}</td><td>{_h(v, numbers)}</td></tr>' for k, v in rows)
+    return f"<table><tbody>{body}</tbody></table>"
+
+
+def render_html(sheet: JobSheet) -> str:
+    numbers = {k: i + 1 for i, k in enumerate(_used_sources(sheet))}
+    parts = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>{html.escape(sheet.title)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>{html.escape(sheet.title)}</h1>", _facts(sheet.intro, numbers)]
+    for n, chip in enumerate(sheet.chips, 1):
+        parts.append(f'<h2 id="chip-{chip.kind}">{n}. {html.escape(chip.heading)}</h2>')
+        parts.append(_facts(chip.facts, numbers))
+        parts.append("<h3>Expected checksums</h3>")
+        rows = [[r.label, *(r.values.get(f, "-") for f in chip.files), r.shown_by] for r in chip.rows]
+        parts.append(_table(["Form", *chip.files, "Shown by"], rows, numbers,
+                            mono=range(1, 1 + len(chip.files))))
+        parts.append("<h3>Definitions and how to reproduce</h3><ul>")
+        for r in chip.rows:
+            cmd = f"<br><code>{html.escape(r.reproduce)}</code>" if r.reproduce else ""
+            parts.append(f"<li><b>{html.escape(r.label)}</b>: {_h(r.definition, numbers)}.{cmd}</li>")
+        parts.append("</ul>")
+        if chip.per_unit:
+            parts.append("<h3>Per-unit ranges (differ on every unit)</h3>")
+            parts.append(_table(["Name", "Address", "Size", "Inside"], chip.per_unit, numbers, mono=(1,)))
+        parts.append("<h3>Written regions</h3>")
+        parts.append(_table(["Region", "Addresses", "Size written", "CRC-32", "Source"], chip.regions, numbers,
+                            mono=(1, 3)))
+        if chip.lut:
+            parts.append("<h3>Apps look-up table (LUT) entries</h3>")
+            parts.append(_table(["Index", "Component", "Start sector", "Sectors", "Address"], chip.lut, numbers,
+                                mono=(4,)))
+    parts.append('<h2 id="map">Memory map</h2>')
+    parts.append(f'<div class="map">{sheet.svg}</div>')
+    parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_h(n, numbers)}</li>" for n in sheet.notes) + "</ul>")
+    parts.append('<h2>Sources</h2><ol class="src">')
+    parts += [f'<li id="src-{numbers[k]}">{html.escape(SOURCES[k])}</li>' for k in numbers]
+    parts.append("</ol></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, bytes], board: Any | None = None) -> dict[str, bytes]:
+    """JOBSHEET.md, jobsheet.html and memory-map.svg as bytes, ready to add to a build's outputs."""
+    from .svgmap import svg_from_manifest
+
+    sheet = build_jobsheet(manifest, files, board)
+    return {
+        JOBSHEET_MD: render_markdown(sheet).encode("utf-8"),
+        JOBSHEET_HTML: render_html(sheet).encode("utf-8"),
+        MEMORY_MAP_SVG: svg_from_manifest(manifest, board, xml_declaration=True).encode("utf-8"),
+    }
