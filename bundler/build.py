@@ -138,6 +138,9 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
     ]
     manifest = make_manifest(project, artefacts, dct, dct_crc_field)
     files = {a.file: a.content for a in artefacts}
+    from .jobsheet import jobsheet_files  # programming-house job sheet + memory map (issue 8)
+
+    files.update(jobsheet_files(manifest, files, board))
     files[MANIFEST] = dumps(manifest).encode()
     if sign_key is not None:
         from .signing import SIGNATURE_SUFFIX, sign
