@@ -285,6 +285,7 @@ def _tcl_config(doc: Mapping[str, Any], arts: list[KitArtefact], chunk_lists: di
         chunk_text = " ".join(f"{{{o} {n} {int(e)}}}" for o, n, e in chunk_lists.get(a.file, []))
         lines.append(f"    {{{a.file} {a.kind} 0x{a.base:08x} {a.size} 0x{a.crc32:08x} {{{chunk_text}}}}}")
     lines.append("}")
+    lines.append("return  ;# OpenOCD echoes a sourced file's last result")
     return "\n".join(lines) + "\n"
 
 

@@ -102,3 +102,25 @@ def test_mcu_verify_failure_stops_before_sflash(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.output[-1].startswith("FAIL: mcu.bin: verify_image failed")
     assert not any(c[0] == "load_image" and c[1].endswith(".elf") for c in run.calls)
+
+
+def test_sample_build_kit_programs_emulated_board(tmp_path: Path) -> None:
+    """A clean clone: `bundle build` the sample, `bundle openocd` it, program the emulated board: PASS."""
+    from typer.testing import CliRunner
+
+    from bundler.cli import app
+
+    root = Path(__file__).resolve().parents[1]
+    r = CliRunner().invoke(app, ["build", str(root / "samples" / "ota_demo" / "bundle.toml"), "--out",
+                                 str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["openocd", str(tmp_path / "out" / "manifest.json"), "--adapter", "stlink",
+                                 "--out", str(tmp_path / "kit")])
+    assert r.exit_code == 0, r.output
+    nor = SpiNor(0x100000, 0xC22014)
+    board = Board(nor)
+    run = Bridge(board, tmp_path / "kit").run()
+    assert run.returncode == 0 and run.output[-1] == "PASS", run.text
+    assert bytes(nor.mem) == (tmp_path / "out" / "sflash.bin").read_bytes()
+    mcu = (tmp_path / "out" / "mcu.bin").read_bytes()
+    assert board.read(FLASH_BASE, len(mcu)) == mcu
