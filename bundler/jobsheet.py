@@ -424,7 +424,8 @@ h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:28px 0 8px;border-bot
 h3{font-size:15px;margin:18px 0 6px}
 table{border-collapse:collapse;margin:6px 0 10px;width:100%}
 th,td{border:1px solid #bbb;padding:4px 7px;vertical-align:top;text-align:left}
-th{background:#eef2f5}td.v{font-family:'DejaVu Sans Mono',Consolas,monospace;white-space:nowrap}
+th{background:#eef2f5}td.v{font-family:'DejaVu Sans Mono',Consolas,monospace;overflow-wrap:anywhere;min-width:10ch}
+table.sums td:first-child{width:15%}table.sums td:last-child{width:42%}
 td.k{width:190px;font-weight:bold;background:#f7f9fa}
 code{font-family:'DejaVu Sans Mono',Consolas,monospace;font-size:12px;background:#f3f3f3;padding:1px 3px}
 .verify{color:#a04000;font-weight:bold}.map{overflow-x:auto;border:1px solid #ddd;margin:8px 0}
@@ -443,12 +444,13 @@ def _h(text: str, numbers: dict[str, int]) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numbers: dict[str, int],
-           mono: Sequence[int] = ()) -> str:
+           mono: Sequence[int] = (), cls: str = "") -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     mono_td = '<td class="v">'
     body = "".join("<tr>" + "".join(f"{mono_td if i in mono else '<td>'}{_h(c, numbers)}</td>"
                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _facts(rows: Sequence[tuple[str, str]], numbers: dict[str, int]) -> str:
@@ -468,7 +470,7 @@ def render_html(sheet: JobSheet) -> str:
         parts.append("<h3>Expected checksums</h3>")
         rows = [[r.label, *(r.values.get(f, "-") for f in chip.files), r.shown_by] for r in chip.rows]
         parts.append(_table(["Form", *chip.files, "Shown by"], rows, numbers,
-                            mono=range(1, 1 + len(chip.files))))
+                            mono=range(1, 1 + len(chip.files)), cls="sums"))
         parts.append("<h3>Definitions and how to reproduce</h3><ul>")
         for r in chip.rows:
             cmd = f"<br><code>{html.escape(r.reproduce)}</code>" if r.reproduce else ""

@@ -286,7 +286,7 @@ def _column(cm: ChipMap, x0: float) -> tuple[list[str], float]:
         detail = (f"{used} B written of {human_size(span.size)}" if inside else f"{human_size(span.size)}, blank")
         if span.sectors is not None:
             first, count = span.sectors
-            detail += f" · sectors {first}–{first + count - 1}"
+            detail += f" · sector {first}" if count == 1 else f" · sectors {first}–{first + count - 1}"
         mid = (y_of(max(0, span.offset)) + y_of(min(cm.size, span.end))) / 2
         labels.append((mid, span.name, detail, _colour(span.name)))
     for w in cm.written:
