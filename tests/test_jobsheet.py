@@ -1,0 +1,238 @@
+"""Job sheet (bundler.jobsheet): contents from the sample build, srec_cat reproduces every quoted checksum,
+serialization-aware checksums on a synthetic manifest, determinism, self-containment and no secrets."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from bundler.checksums import crc32_excluding, hex32, sum32_excluding
+from bundler.errors import InputError
+from bundler.jobsheet import JOBSHEET_HTML, JOBSHEET_MD, MEMORY_MAP_SVG, VERIFY, build_jobsheet, jobsheet_files
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "ota_demo"
+needs_srec = pytest.mark.skipif(shutil.which("srec_cat") is None, reason="srec_cat (Debian srecord) not installed")
+
+
+@pytest.fixture(scope="module")
+def built(sample_build):
+    out, bundle = sample_build
+    manifest = json.loads((out / "manifest.json").read_text())
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    return out, bundle, manifest, files
+
+
+def test_build_writes_sheet_and_map_before_manifest(built) -> None:
+    out, bundle, manifest, files = built
+    for name in (JOBSHEET_MD, JOBSHEET_HTML, MEMORY_MAP_SVG):
+        assert (out / name).is_file() and (out / name).stat().st_size > 1000
+    names = list(bundle.files)
+    assert names[-1] == "manifest.json" or names.index("manifest.json") > names.index(MEMORY_MAP_SVG)
+    assert names.index(JOBSHEET_MD) < names.index("manifest.json")
+
+
+def test_sheet_quotes_the_manifest_checksums(built) -> None:
+    out, _, manifest, _ = built
+    md, page = (out / JOBSHEET_MD).read_text(), (out / JOBSHEET_HTML).read_text()
+    for art in manifest["artefacts"]:
+        for text in (md, page):
+            assert art["file"] in text
+            assert art["sha256"] in text
+            assert art["crc32"] in text
+            if art["format"] == "bin":  # a .bin's sum32 is the device sum; the .hex's manifest sum32 is of its text
+                assert art["sum32"] in text
+        for region in art["regions"]:
+            assert region["crc32"] in md and region["crc32"] in page
+    for entry in manifest["lut"]:
+        if entry["sector_count"]:
+            assert re.search(rf"\| {entry['index']} \| {entry['name']} \| {entry['start_sector']} \| "
+                             rf"{entry['sector_count']} \|", md)
+
+
+def test_sheet_facts_per_chip(built) -> None:
+    out, _, manifest, _ = built
+    md = (out / JOBSHEET_MD).read_text()
+    assert "| Flash start address | 0x08000000 |" in md
+    assert "| Flash size | 1048576 bytes (0x100000) |" in md
+    assert "| Fill / blank value | 0xFF" in md
+    assert "| Sector size | 4096 bytes (0x1000) |" in md
+    assert "MX25L8006E (JEDEC 0xC22014); SST25VF080B (JEDEC 0xBF258E)" in md  # the layout's compatible parts
+    assert "| Erase whole chip | Yes" in md
+    assert "mcu.bin: file offset 0 at address 0x08000000" in md
+    assert md.count(VERIFY) >= 4
+    # every footnote used is defined, every defined one is used, numbered by first appearance
+    used = re.findall(r"\[\^(\d+)\](?!:)", md)
+    defined = re.findall(r"^\[\^(\d+)\]:", md, re.M)
+    assert sorted(set(used), key=int) == defined
+    assert [int(n) for n in dict.fromkeys(used)] == list(range(1, len(defined) + 1))
+
+
+def hex_dump_value(text: str) -> int:
+    """First line of srec_cat -hex-dump: '00000000: 0F CE 95 B1  #...'."""
+    m = re.match(r"[0-9A-Fa-f]+:\s+((?:[0-9A-Fa-f]{2}\s){4})", text)
+    assert m, text
+    return int(m.group(1).replace(" ", ""), 16)
+
+
+@needs_srec
+def test_every_srec_command_on_the_sheet_reproduces_its_value(built) -> None:
+    out, bundle, manifest, files = built
+    sheet = build_jobsheet(manifest, files, bundle.project.board)
+    md = (out / JOBSHEET_MD).read_text()
+    ran = 0
+    for chip in sheet.chips:
+        for row in chip.rows:
+            if not row.reproduce:
+                continue
+            assert f"`{row.reproduce}`" in md
+            argv = shlex.split(row.reproduce)
+            target = argv[1]
+            result = subprocess.run(argv, cwd=out, check=True, capture_output=True, text=True)
+            assert hex32(hex_dump_value(result.stdout)) == row.values[target], (row.label, row.reproduce)
+            ran += 1
+    assert ran >= 7
+
+
+def test_values_against_independent_computation(built) -> None:
+    out, bundle, manifest, files = built
+    sheet = build_jobsheet(manifest, files, bundle.project.board)
+    mcu = next(c for c in sheet.chips if c.kind == "mcu")
+    image = files["mcu.bin"]
+    art = next(a for a in manifest["artefacts"] if a["file"] == "mcu.bin")
+    written = b"".join(image[r["offset"]:r["offset"] + r["size"]] for r in art["regions"])
+    rows = {r.label: r.values for r in mcu.rows}
+    assert rows["CRC-32 (zlib), written part only"]["mcu.bin"] == hex32(zlib.crc32(written))
+    assert rows["Sum32, whole device range"]["mcu.bin"] == hex32(sum(image) & 0xFFFFFFFF)
+    assert rows["CRC-32 (zlib) of the file as stored"]["mcu.hex"] == hex32(zlib.crc32(files["mcu.hex"]))
+
+
+@needs_srec
+def test_hex_without_fill_records_has_its_own_file_sum(tmp_path: Path) -> None:
+    from bundler.build import make_bundle
+    from bundler.config import load_project
+
+    bundle = make_bundle(load_project(SAMPLE / "bundle.toml"), hex_skip_fill=True)
+    sheet = build_jobsheet(bundle.manifest, bundle.files, bundle.project.board)
+    row = next(r for r in sheet.chips[0].rows if r.label == "Sum32, file data only")
+    assert row.values["mcu.hex"] != row.values["mcu.bin"]
+    (tmp_path / "mcu.hex").write_bytes(bundle.files["mcu.hex"])
+    result = subprocess.run(shlex.split(row.reproduce), cwd=tmp_path, check=True, capture_output=True, text=True)
+    assert hex32(hex_dump_value(result.stdout)) == row.values["mcu.hex"]
+    assert "all-0xFF records left out" in bundle.files[JOBSHEET_MD].decode()
+
+
+def with_serialization(manifest: dict) -> dict:
+    doc = copy.deepcopy(manifest)
+    doc["serialization"] = [
+        {"name": "serial_number", "address": 0x08004000 + 0x100, "size": 32},
+        {"name": "mac_address", "address": 0x08004000 + 0x1C0, "size": 6},
+        {"name": "sflash_dct_mac", "address": 0x2000 + 0x400, "size": 6},
+    ]
+    return doc
+
+
+def test_serialization_ranges_and_excluding_checksums(built) -> None:
+    out, bundle, manifest, files = built
+    doc = with_serialization(manifest)
+    sheet = build_jobsheet(doc, files, bundle.project.board)
+    mcu, sflash = sheet.chips
+    assert [r[0] for r in mcu.per_unit] == ["serial_number", "mac_address"]
+    assert mcu.per_unit[1][1] == "0x080041C0" and mcu.per_unit[1][3] == "dct1"
+    assert [r[0] for r in sflash.per_unit] == ["sflash_dct_mac"] and sflash.per_unit[0][3] == "dct_image"
+    rows = {r.label: r.values for r in mcu.rows}
+    excl = [(0x4100, 32), (0x41C0, 6)]
+    assert rows["CRC-32 (zlib), whole device range, per-unit ranges excluded"]["mcu.bin"] == hex32(
+        crc32_excluding(files["mcu.bin"], excl))
+    assert rows["Sum32, whole device range, per-unit ranges excluded"]["mcu.bin"] == hex32(
+        sum32_excluding(files["mcu.bin"], excl))
+    # another unit: different MAC and serial, same excluded checksums, different plain ones
+    unit = bytearray(files["mcu.bin"])
+    unit[0x41C0:0x41C6] = bytes.fromhex("020af7000002")
+    unit[0x4100:0x4120] = b"SN00000002".ljust(32, b"\0")
+    other = build_jobsheet(doc, {**files, "mcu.bin": bytes(unit)}, bundle.project.board)
+    other_rows = {r.label: r.values for r in other.chips[0].rows}
+    assert other_rows["CRC-32 (zlib), whole device range"]["mcu.bin"] != rows["CRC-32 (zlib), whole device range"]["mcu.bin"]
+    for label in ("CRC-32 (zlib), whole device range, per-unit ranges excluded",
+                  "Sum32, whole device range, per-unit ranges excluded"):
+        assert other_rows[label]["mcu.bin"] == rows[label]["mcu.bin"]
+    md = jobsheet_files(doc, files, bundle.project.board)[JOBSHEET_MD].decode()
+    assert "Per-unit ranges (differ on every unit)" in md and "3 range(s) differ per unit" in md
+
+
+@needs_srec
+def test_serialization_excluding_values_match_srec_exclude(built, tmp_path: Path) -> None:
+    out, bundle, manifest, files = built
+    sheet = build_jobsheet(with_serialization(manifest), files, bundle.project.board)
+    for chip in sheet.chips:
+        for row in chip.rows:
+            if "excluded" in row.label:
+                assert "-exclude" in row.reproduce
+                result = subprocess.run(shlex.split(row.reproduce), cwd=out, check=True, capture_output=True, text=True)
+                assert hex32(hex_dump_value(result.stdout)) == row.values[shlex.split(row.reproduce)[1]]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"name": "x", "address": 0x20000000, "size": 4}, "in no artefact"),
+    ({"name": "x", "address": 0x080FFFFE, "size": 4}, "runs past the end"),
+    ({"name": "x", "address": "0x08004000", "size": 4}, "expected"),
+])
+def test_bad_serialization_is_a_one_line_input_error(built, entry: dict, message: str) -> None:
+    _, bundle, manifest, files = built
+    doc = copy.deepcopy(manifest)
+    doc["serialization"] = [entry]
+    with pytest.raises(InputError, match=message):
+        build_jobsheet(doc, files, bundle.project.board)
+
+
+def test_deterministic_and_dated_only_by_the_manifest(built) -> None:
+    _, bundle, manifest, files = built
+    first = jobsheet_files(manifest, files, bundle.project.board)
+    assert first == jobsheet_files(copy.deepcopy(manifest), dict(files), bundle.project.board)
+    assert not re.search(rb"20\d\d-\d\d-\d\d", first[JOBSHEET_MD] + first[JOBSHEET_HTML])
+    dated = dict(manifest, created="2026-01-02T03:04:05Z")
+    assert b"2026-01-02T03:04:05Z" in jobsheet_files(dated, files, bundle.project.board)[JOBSHEET_MD]
+
+
+def test_works_without_a_board(built) -> None:
+    _, _, manifest, files = built
+    out = jobsheet_files(manifest, files)
+    assert b"Flash sectors" not in out[JOBSHEET_MD] and b"0x08000000" in out[JOBSHEET_MD]
+
+
+def test_missing_artefact_bytes_is_an_input_error(built) -> None:
+    _, _, manifest, files = built
+    with pytest.raises(InputError, match="sflash.bin"):
+        build_jobsheet(manifest, {k: v for k, v in files.items() if k != "sflash.bin"})
+
+
+def test_html_is_self_contained(built) -> None:
+    out, _, _, _ = built
+    page = (out / JOBSHEET_HTML).read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "</svg>" in page
+    for bad in ("<script", "<link", "<img", "<iframe", "@import", "url(", " src=", "xlink:href"):
+        assert bad not in page.lower(), bad
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', page))
+
+
+def test_no_secrets_reach_the_sheet_or_map(built) -> None:
+    out, bundle, _, _ = built
+    outputs = b"".join((out / n).read_bytes() for n in (JOBSHEET_MD, JOBSHEET_HTML, MEMORY_MAP_SVG))
+    toml = (SAMPLE / "bundle.toml").read_text()
+    passphrase = re.search(r'security_key = "([^"]+)"', toml).group(1)
+    assert passphrase.encode() not in outputs
+    key_pem = (SAMPLE / "certs" / "device_key.pem").read_text()
+    body = [line for line in key_pem.splitlines() if line and not line.startswith("-----")]
+    assert body and not any(line.encode() in outputs for line in body)
+    assert b"PRIVATE KEY" not in outputs
+    # nor any 16-byte window of the DCT (which holds the key and the passphrase)
+    dct = bundle.dct
+    windows = {dct[i:i + 16] for i in range(0, len(dct) - 16, 7) if len(set(dct[i:i + 16])) > 4}
+    assert not any(w in outputs for w in windows)
