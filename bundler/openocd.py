@@ -18,9 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from construct import Int32ul, Struct
-
 from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
+from .formats.sflash_helper import (
+    SFLASH_HELPER_CONFIG_ADDRESS,
+    SFLASH_HELPER_CONFIG_MAGIC,
+    SFLASH_HELPER_CONFIG_VERSION,
+    config_words,
+    sflash_helper_config_t,
+)
 
 # interface config (Debian openocd's scripts/) per --adapter; the target is always target/stm32f2x.cfg
 ADAPTERS: dict[str, str] = {
@@ -33,40 +38,10 @@ TARGET_CFG = "target/stm32f2x.cfg"
 
 HELPER_NAME = "sflash_helper.elf"
 HELPER_CONFIG_SECTION = ".helper_config"
-HELPER_CONFIG_MAGIC = 0x43484653  # "SFHC"
-HELPER_CONFIG_VERSION = 1
 HELPER_BUFFER_SIZE = 16384        # data_buffer_size of the SDK helper and ours (STM32F2xx)
 HELPER_MAX_SECTOR = 4096
 FLAG_UNPROTECT = 0x1
 
-# sflash_helper_config_t (firmware/sflash_helper/sflash_helper.h), at 0x20004020 in the helper's SRAM map
-sflash_helper_config_t = Struct(
-    "magic" / Int32ul,
-    "version" / Int32ul,
-    "spi_base" / Int32ul,
-    "spi_rcc_enr" / Int32ul,
-    "spi_rcc_bit" / Int32ul,
-    "gpio_af" / Int32ul,
-    "sck_port" / Int32ul,
-    "sck_pin" / Int32ul,
-    "miso_port" / Int32ul,
-    "miso_pin" / Int32ul,
-    "mosi_port" / Int32ul,
-    "mosi_pin" / Int32ul,
-    "cs_port" / Int32ul,
-    "cs_pin" / Int32ul,
-    "spi_br" / Int32ul,
-    "spi_mode" / Int32ul,
-    "expected_jedec_id" / Int32ul,
-    "chip_size" / Int32ul,
-    "sector_size" / Int32ul,
-    "sector_erase_opcode" / Int32ul,
-    "page_size" / Int32ul,
-    "flags" / Int32ul,
-    "jedec_id_read" / Int32ul,
-    "reserved" / Int32ul,
-)
-assert sflash_helper_config_t.sizeof() == 0x60
 
 # [sflash.spi] keys: (required, kind). Pins are "P<port letter><pin>", e.g. "PA5".
 SPI_KEYS: dict[str, tuple[bool, type]] = {
@@ -176,7 +151,7 @@ def helper_config(spi: Mapping[str, Any], jedec_id: int, chip_size: int, sector_
         raise ConfigError(f"chip sector size {hexsize(sector_size)}: the helper needs a power of two <= 4096")
     pins = {k: _pin(spi, k) for k in ("sck", "miso", "mosi", "cs")}
     return sflash_helper_config_t.build({
-        "magic": HELPER_CONFIG_MAGIC, "version": HELPER_CONFIG_VERSION,
+        "magic": SFLASH_HELPER_CONFIG_MAGIC, "version": SFLASH_HELPER_CONFIG_VERSION,
         "spi_base": spi["spi_base"], "spi_rcc_enr": spi["rcc_enable_register"], "spi_rcc_bit": spi["rcc_enable_bit"],
         "gpio_af": spi["gpio_af"],
         "sck_port": pins["sck"][0], "sck_pin": pins["sck"][1], "miso_port": pins["miso"][0],
@@ -207,10 +182,11 @@ def _config_section(elf_bytes: bytes, path: Path) -> tuple[int, int] | None:
     if section is None or section.header["sh_type"] != "SHT_PROGBITS":
         return None
     offset, size = section["sh_offset"], section["sh_size"]
-    if size < sflash_helper_config_t.sizeof() or section["sh_addr"] != 0x20004020:
-        raise InputError(f"{HELPER_CONFIG_SECTION}: expected {hexsize(0x60)} at 0x20004020", path)
-    magic = int.from_bytes(elf_bytes[offset:offset + 4], "little")
-    return (offset, size) if magic == HELPER_CONFIG_MAGIC else None
+    if size < sflash_helper_config_t.sizeof() or section["sh_addr"] != SFLASH_HELPER_CONFIG_ADDRESS:
+        raise InputError(f"{HELPER_CONFIG_SECTION}: expected {hexsize(sflash_helper_config_t.sizeof())} at "
+                         f"0x{SFLASH_HELPER_CONFIG_ADDRESS:08X}", path)
+    current = sflash_helper_config_t.parse(section.data())
+    return (offset, size) if current.magic == SFLASH_HELPER_CONFIG_MAGIC else None
 
 
 def patch_helper(elf_bytes: bytes, config: bytes, path: Path) -> tuple[bytes, bool]:
@@ -352,7 +328,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         files[a.file] = data
         if a.kind == "sflash":
             chunk_lists[a.file] = chunks(data)
-    words = [int.from_bytes(config[i:i + 4], "little") for i in range(0, len(config), 4)]
+    words = list(config_words.parse(config))
     files[HELPER_NAME] = helper_bytes
     files["kit_config.tcl"] = _tcl_config(doc, arts, chunk_lists, words, chip_name, jedec_id, erase_chip).encode()
     files["sflash_kit.tcl"] = _template("sflash_kit.tcl").encode()
@@ -389,4 +365,4 @@ def uses_sdk_helper(helper: Path) -> bool:
 
 
 __all__ = ["ADAPTERS", "SPI_KEYS", "make_kit", "spi_settings", "helper_config", "patch_helper", "chunks",
-           "sflash_helper_config_t", "uses_sdk_helper"]
+           "uses_sdk_helper"]

@@ -111,7 +111,9 @@ proc kit_load_helper {elf config} {
     if {$ours} {
         kit_write_config $config
     }
-    reg pc [kit_hex $kit_helper(entry)]
+    # entry_point is a Thumb function address (bit 0 set); the PC takes it without bit 0, and xPSR needs T set
+    reg pc [kit_hex [expr {$kit_helper(entry) & ~1}]]
+    reg xPSR 0x01000000
     resume
     return $ours
 }

@@ -55,6 +55,7 @@ class Bridge:
             return ""
         if cmd == "reg":
             if len(args) == 2 and args[0] == "pc":
+                assert _num(args[1]) & 1 == 0, "a Cortex-M PC is written without the Thumb bit"
                 b.set_pc(_num(args[1]))
             return ""
         if cmd == "mww":
