@@ -252,7 +252,7 @@ def _column(cm: ChipMap, x0: float) -> tuple[list[str], float]:
                 out.append(f'<polyline points="{zz}" class="zigzag"/>')
             what = "free" if p.reserved is None else "unwritten"
             out.append(f'<text x="{bar_x + bar_w / 2:.1f}" y="{y0 + h / 2 + 4:.2f}" class="brk" '
-                       f'text-anchor="middle">{what} {human_size(p.size)} ≈</text>')
+                       f'text-anchor="middle">{what} {human_size(p.size)}</text>')
     # frame of the whole bar, outlines of the reserved areas
     out.append(f'<rect x="{bar_x}" y="{TOP}" width="{bar_w}" height="{bottom - TOP:.2f}" class="frame"/>')
     index = {p.start: i for i, p in enumerate(pieces)}
