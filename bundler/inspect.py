@@ -37,7 +37,8 @@ MAX_FILE_SIZE = 256 << 20  # larger files are refused unread (no WICED image com
 MAX_LISTED = 16  # runs of unexpected bytes / segments listed one by one before a summary line
 MAX_SEGMENTS = 64
 # Files in a folder that are not images (the manifest, its signature, notes) are skipped, not reported as unknown.
-SKIPPED_SUFFIXES = (".json", ".sig", ".pub", ".pem", ".md", ".txt", ".csv", ".toml", ".log")
+SKIPPED_SUFFIXES = (".json", ".sig", ".pub", ".pem", ".md", ".txt", ".csv", ".toml", ".log", ".html", ".htm", ".svg",
+                    ".pdf", ".png", ".jpg", ".zip")
 SEVERITY_EXIT = {"error": 2, "fail": 1, "warning": 0, "note": 0}
 
 
