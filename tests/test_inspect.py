@@ -321,8 +321,9 @@ def test_hex_and_bin_of_same_bytes_are_the_same_image(built, tmp_path: Path) -> 
     code, doc = run_json(built["out"] / "mcu.bin", built["out"] / "mcu.hex", sparse, "--manifest",
                          built["out"] / "manifest.json")
     assert code == 0
-    images = {f["image"]["sha256"] for f in doc["files"]}
+    images = {f["verification"]["actual"]["sha256"] for f in doc["files"]}
     assert images == {artefact(built["manifest"], "mcu.bin")["sha256"]}
+    assert "hex_partial" in codes(doc, 2, severity="note")  # the sparse HEX leaves the erased tail out
     assert [f["kind"] for f in doc["files"]] == ["mcu"] * 3
     # a flipped byte in the HEX is found like in the BIN
     data = bytearray(built["mcu"])
