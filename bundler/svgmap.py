@@ -84,14 +84,20 @@ def _spans(items: Iterable[Any] | None) -> tuple[Span, ...]:
 
 
 def _lut_spans(lut: Iterable[Any] | None, sector_size: int) -> tuple[Span, ...]:
-    """LUT entries (index, name, start_sector, sector_count) as the areas they reserve; empty entries skipped."""
+    """LUT entries as the areas they reserve; empty entries skipped. An entry is (index, name, start_sector,
+    sector_count), or a mapping with `index`, `name` and `runs`: [{start_sector, sector_count}, ...] (an app_header_t
+    may list several sector runs; `bundle inspect` decodes them so)."""
     spans = []
     for entry in lut or ():
-        count = int(_field(entry, "sector_count", 3))
-        if count:
-            index, name = int(_field(entry, "index", 0)), str(_field(entry, "name", 1))
-            start = int(_field(entry, "start_sector", 2))
-            spans.append(Span(f"LUT[{index}] {name}", start * sector_size, count * sector_size, (start, count)))
+        index, name = int(_field(entry, "index", 0)), str(_field(entry, "name", 1))
+        if isinstance(entry, Mapping) and "runs" in entry:
+            runs = [(int(r["start_sector"]), int(r["sector_count"])) for r in entry["runs"]]
+        else:
+            runs = [(int(_field(entry, "start_sector", 2)), int(_field(entry, "sector_count", 3)))]
+        runs = [(start, count) for start, count in runs if count]
+        for j, (start, count) in enumerate(runs):
+            label = f"LUT[{index}] {name}" + (f" run {j}" if len(runs) > 1 else "")
+            spans.append(Span(label, start * sector_size, count * sector_size, (start, count)))
     return tuple(sorted(spans, key=lambda s: s.offset))
 
 

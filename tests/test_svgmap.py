@@ -123,3 +123,13 @@ def test_errors() -> None:
         render_svg([])
     with pytest.raises(ValueError):
         chip_map("mcu", 0, [])
+
+
+def test_lut_entries_with_several_sector_runs() -> None:
+    """`bundle inspect` decodes an app_header_t into runs; each run is drawn, labelled with its run number."""
+    lut = [{"index": 2, "name": "ota_app", "runs": [{"start_sector": 4, "sector_count": 2},
+                                                    {"start_sector": 10, "sector_count": 1}]},
+           {"index": 3, "name": "filesystem", "runs": []}]
+    words = texts(parse(svg_from_image("sflash", 1 << 20, [("lut", 0, 4096)], lut)))
+    assert "LUT[2] ota_app run 0" in words and "LUT[2] ota_app run 1" in words and "filesystem" not in words
+    assert "sectors 4–5" in words and "sector 10" in words
