@@ -162,7 +162,7 @@ app.add_typer(dct_app, name="dct")
 @dct_app.command("decode")
 @_clean_errors
 def dct_decode(
-    file: Path = typer.Argument(..., help="DCT blob, DCT ELF (DCT.elf / DCT.stripped.elf) or raw MCU image (.bin)"),
+    file: Path = typer.Argument(..., help="DCT blob, DCT ELF (DCT.elf / DCT.stripped.elf), MCU image (.bin or .hex) or SFLASH image"),
     board: str = typer.Option("bcm943362wcd4", "--board", help="board layout (name or layouts/boards/*.toml path)"),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="print keys, passphrases and PEM text"),
     as_toml: bool = typer.Option(False, "--toml", help="print a [dct] table that rebuilds the same bytes"),
@@ -190,6 +190,28 @@ def dct_decode(
     for key, value in flatten(model):
         table.add_row(key, value)
     Console(width=max(Console().width, 132)).print(table)
+
+
+# ---- serialize: per-unit serial number and MAC (issue 4) ----
+@command("serialize")
+def serialize_cmd(
+    config: Path = typer.Argument(..., help="bundle.toml describing the product"),
+    count: int = typer.Option(..., "--count", "-n", help="number of units"),
+    serial_start: str = typer.Option(..., "--serial-start", help="first serial number; its trailing digits count "
+                                                                 "up, keeping their width (e.g. SN00000001)"),
+    mac_start: str = typer.Option(..., "--mac-start", help="first MAC address (e.g. 02:0A:F7:00:00:01); the range "
+                                                           "must stay inside its OUI block"),
+    out: Path = typer.Option(..., "--out", "-o", help="output folder (replaced as a whole when the run succeeds)"),
+    state: Path = typer.Option(None, "--state", help="JSON file recording issued serials and MACs; a run reusing "
+                                                     "any is refused"),
+    full: bool = typer.Option(False, "--full", help="also write every unit's whole MCU and SFLASH image"),
+) -> None:
+    """Per-unit serial numbers and MAC addresses: base bundle, units.csv, per-unit DCT patches."""
+    from .serialize import serialize, summary_lines
+
+    result = serialize(config, count, serial_start, mac_start, out, state=state, full=full)
+    for line in summary_lines(result):
+        typer.echo(line)
 
 
 @command("keygen")

@@ -903,6 +903,11 @@ def _effective_options(table: Mapping[str, Any], options: DctOptions) -> DctOpti
     return replace(options, **dict(over))
 
 
+def effective_options(table: Mapping[str, Any], options: DctOptions) -> DctOptions:
+    """The board's DctOptions as a `[dct] options = {...}` table overrides them (section offsets depend on it)."""
+    return _effective_options(table or {}, options)
+
+
 def build_dct(table: Mapping[str, Any], base_dir: Path, options: DctOptions) -> bytes:
     """DCT copy 1's used bytes (header + platform_dct_data_t + app section) from a `[dct]` table."""
     table = table or {}

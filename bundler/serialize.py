@@ -1,0 +1,496 @@
+"""`bundle serialize`: a unique serial number and MAC address per unit of a production run.
+
+The base bundle is built once (`make_bundle`). A unit differs from it only in the DCT's `mfg_info.serial_number`
+(char[20]) and `wifi_config.mac_address` (wiced_mac_t) - and, with `[dct] crc = "computed"`, the header's `crc32` -
+in BOTH places the DCT is stored: DCT copy 1 in the MCU image and the DCT image component in SFLASH (LUT entry
+DCT_DCT_IMAGE_INDEX -> its ELF's one loadable segment). Both places are found in the built images and listed in the
+manifest's `serialization` key ({name, file, address, offset, size} per range).
+
+Outputs (published all at once into --out): the base artefacts, manifest.json with `serialization`, units.csv (one
+row per unit: serial, MAC, per-unit files, whole-image CRC-32 / sum32, checksums with the per-unit ranges excluded,
+and the exact bytes for every range), and with a computed CRC per-unit Intel HEX patches (the DCT sector at
+0x08004000; the SFLASH DCT image's sectors), plus whole per-unit images with --full.
+
+With --state FILE, issued serial and MAC ranges are recorded (JSON) and never issued again; the state is updated
+only after the outputs are published. Secrets of the DCT never reach the CSV, the manifest or the console.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
+
+SERIAL_FIELD, MAC_FIELD, CRC_FIELD = "mfg_info.serial_number", "wifi_config.mac_address", "header.crc32"
+UNITS_CSV, UNITS_DIR = "units.csv", "units"
+STATE_VERSION = 1
+
+_SERIAL_RE = re.compile(r"^(.*?)([0-9]+)$")
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+_OUI_BLOCK = 1 << 24  # the lower 24 bits (NIC part) under one OUI
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Serial numbers and MAC addresses
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SerialStart:
+    """A serial as prefix + trailing decimal digits; units count the digits up keeping their width."""
+
+    prefix: str
+    first: int
+    width: int
+
+    @classmethod
+    def parse(cls, text: str, what: str = "--serial-start") -> "SerialStart":
+        if not text or not all("!" <= c <= "~" for c in text):
+            raise ConfigError(f"{what} {text!r}: expected printable ASCII without spaces, e.g. SN00000001")
+        m = _SERIAL_RE.match(text)
+        if not m:
+            raise ConfigError(f"{what} {text!r}: no trailing decimal digits to count up (e.g. SN00000001)")
+        return cls(m.group(1), int(m.group(2)), len(m.group(2)))
+
+    def nth(self, i: int) -> str:
+        return f"{self.prefix}{self.first + i:0{self.width}d}"
+
+    def last(self, count: int) -> int:
+        return self.first + count - 1
+
+
+def serial_numbers(start: str, count: int, field_size: int) -> list[str]:
+    """`count` consecutive serials from `start` (which must fit char[field_size] with its NUL)."""
+    s = SerialStart.parse(start)
+    if len(start) > field_size - 1:
+        raise ConfigError(f"--serial-start {start!r}: {len(start)} characters is too long for {SERIAL_FIELD}: at "
+                          f"most {field_size - 1} (char[{field_size}] with its NUL terminator)")
+    if len(str(s.last(count))) > s.width:
+        room = 10 ** s.width - s.first
+        raise ConfigError(f"--serial-start {start!r}: {count} serials would run past {s.prefix}{'9' * s.width} "
+                          f"(the {s.width} trailing digits keep their width; {room} left)")
+    return [s.nth(i) for i in range(count)]
+
+
+def parse_mac(text: str, what: str = "--mac-start") -> int:
+    if not isinstance(text, str) or not _MAC_RE.match(text):
+        raise ConfigError(f"{what} {text!r}: not a MAC address like 02:0A:F7:00:00:01")
+    value = int(text.replace(":", ""), 16)
+    if value >> 40 & 1:
+        raise ConfigError(f"{what} {text}: a multicast address (bit 0 of the first octet set); a unit needs a "
+                          "unicast MAC")
+    return value
+
+
+def format_mac(value: int) -> str:
+    return ":".join(f"{b:02X}" for b in value.to_bytes(6, "big"))
+
+
+def mac_addresses(start: str, count: int) -> list[str]:
+    """`count` consecutive MACs (48-bit increment) that stay inside the OUI block of `start`."""
+    value = parse_mac(start)
+    low = value % _OUI_BLOCK
+    if low + count > _OUI_BLOCK:
+        oui = format_mac(value)[:8]
+        raise ConfigError(f"--mac-start {start}: {count} addresses would cross the end of the OUI block "
+                          f"{oui}:xx:xx:xx ({_OUI_BLOCK - low} left up to {oui}:FF:FF:FF)")
+    return [format_mac(value + i) for i in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Where the per-unit bytes are
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PatchRange:
+    """Bytes that differ per unit: `address` is the bus address (MCU) or chip address (SFLASH), `offset` from the
+    start of `file`; `dct_offset` where they are in the DCT."""
+
+    name: str
+    file: str
+    address: int
+    offset: int
+    size: int
+    dct_offset: int
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {"name": self.name, "file": self.file, "address": self.address, "offset": self.offset,
+                "size": self.size}
+
+    @property
+    def column(self) -> str:
+        """units.csv column holding this range's bytes (hex): file, address and field."""
+        return f"{self.file}@0x{self.address:08X}:{self.name}"
+
+
+@dataclass(frozen=True)
+class DctPlace:
+    """One stored DCT: the artefact it is in, its bytes, whether its CRC is recomputed per unit, its ranges."""
+
+    file: str
+    dct: bytes
+    recompute_crc: bool
+    ranges: tuple[PatchRange, ...]
+    sectors: tuple[int, int]  # (offset in the artefact, size) of the flash sectors holding this DCT
+
+
+def _crc_kind(dct: bytes, where: str, options: Any) -> bool:
+    """True when this DCT carries a real CRC (to recompute per unit); False for the SDK factory form."""
+    from .dct import dct_crc
+    from .formats.dct import platform_dct_header_t
+
+    hdr = platform_dct_header_t.parse(dct)
+    if hdr.crc32 == 0 and hdr.initial_write == 1:
+        return False
+    if hdr.crc32 == dct_crc(dct, options.copy_size):
+        return True
+    raise ConfigError(f"{where}: the DCT's crc32 0x{hdr.crc32:08X} is neither 0 with initial_write 1 (crc = \"sdk\") "
+                      "nor its CRC (crc = \"computed\"); a fixed [dct] crc value cannot be serialized")
+
+
+def find_places(bundle: Any, options: Any) -> list[DctPlace]:
+    """The DCT in the MCU image (copy 1) and in SFLASH (the DCT image component), each checked in the built bytes."""
+    from .build import MCU_BIN, SFLASH_BIN
+    from .dct import dct_crc_field, dct_serial_fields, find_dct_in_sflash
+
+    board = bundle.project.board
+    fields = dct_serial_fields(options)
+    crc_off, crc_size = dct_crc_field()
+
+    def ranges(file: str, recompute: bool, locate: Callable[[int, int], tuple[int, int]]) -> tuple[PatchRange, ...]:
+        wanted = [(SERIAL_FIELD, *fields[SERIAL_FIELD]), (MAC_FIELD, *fields[MAC_FIELD])]
+        if recompute:
+            wanted.append((CRC_FIELD, crc_off, crc_size))
+        found = (PatchRange(name, file, *locate(off, size), size, off) for name, off, size in wanted)
+        return tuple(sorted(found, key=lambda r: r.address))
+
+    mcu = bundle.mcu
+    dct1 = board.mcu.region(board.dct.copies[0])
+    start = dct1.start - mcu.base_address
+    if bytes(mcu.data[start:start + len(bundle.dct)]) != bundle.dct:
+        raise VerificationError(f"{MCU_BIN}: DCT copy 1 at 0x{dct1.start:08X} does not hold the built DCT")
+    recompute = _crc_kind(bundle.dct, f"{MCU_BIN} DCT copy 1", options)
+    places = [DctPlace(MCU_BIN, bundle.dct, recompute,
+                       ranges(MCU_BIN, recompute, lambda off, size: (dct1.start + off, start + off)),
+                       (start, dct1.size))]
+
+    if "dct_image" in bundle.project.sflash:
+        sflash = bundle.sflash
+        found = find_dct_in_sflash(bytes(sflash.data), board.sflash.apps_lut_header_loc, board.sflash.sector_size)
+        recompute = _crc_kind(found.data, f"{SFLASH_BIN} DCT image", options)
+
+        def at(off: int, size: int) -> tuple[int, int]:
+            image_off = found.image_offset(off, size)
+            return sflash.base_address + image_off, image_off
+
+        places.append(DctPlace(SFLASH_BIN, found.data, recompute, ranges(SFLASH_BIN, recompute, at),
+                               found.sector_range))
+    return places
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Units
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UnitSums:
+    crc32: int
+    sum32: int
+
+
+@dataclass
+class Unit:
+    index: int
+    serial: str
+    mac: str
+    values: dict[PatchRange, bytes]  # the bytes of every range for this unit
+    sums: dict[str, UnitSums]  # artefact -> whole-image checksums of this unit's image
+    files: dict[str, str] = field(default_factory=dict)  # CSV column -> file name (relative to out)
+
+
+@dataclass
+class SerializationResult:
+    out: Path
+    crc_mode: str  # "sdk" (no per-unit CRC) | "computed"
+    ranges: list[PatchRange]
+    units: list[Unit]
+    excluded: dict[str, UnitSums]  # artefact -> checksums with its per-unit ranges excluded (same for every unit)
+    files: list[str]  # every file published, relative to out
+    state: Path | None = None
+
+
+FILE_COLUMNS = ("dct_hex", "sflash_dct_hex", "mcu_bin", "sflash_bin")
+
+
+def _safe(text: str) -> str:
+    """A serial as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+class _LazyFiles(Mapping[str, bytes]):
+    """The files to publish: fixed bytes, or per-unit files made when publish reads them (a run of many units with
+    --full would not fit in memory at once)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, bytes | Callable[[], bytes]] = {}
+
+    def add(self, name: str, data: bytes | Callable[[], bytes]) -> None:
+        self._items[name] = data
+
+    def __getitem__(self, name: str) -> bytes:
+        data = self._items[name]
+        return data() if callable(data) else data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _csv_text(result: SerializationResult, artefacts: list[str]) -> str:
+    from .checksums import hex32
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    sums = [f"{a.split('.')[0]}_{k}" for a in artefacts for k in ("crc32", "sum32")]
+    excl = [f"{a.split('.')[0]}_{k}_excluding" for a in artefacts for k in ("crc32", "sum32")]
+    w.writerow(["index", "serial", "mac", *FILE_COLUMNS, *sums, *excl, *(r.column for r in result.ranges)])
+    fixed = [hex32(getattr(result.excluded[a], k)) for a in artefacts for k in ("crc32", "sum32")]
+    for u in result.units:
+        w.writerow([u.index, u.serial, u.mac, *(u.files.get(c, "") for c in FILE_COLUMNS),
+                    *(hex32(getattr(u.sums[a], k)) for a in artefacts for k in ("crc32", "sum32")),
+                    *fixed, *(u.values[r].hex() for r in result.ranges)])
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# State file
+# ---------------------------------------------------------------------------------------------------------------
+def _load_state(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"version": STATE_VERSION, "runs": []}
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read the serialization state: {exc}", path) from None
+    runs = doc.get("runs") if isinstance(doc, dict) else None
+    if doc.get("version") != STATE_VERSION or not isinstance(runs, list) or not all(
+            isinstance(r, dict) and {"serial_first", "serial_last", "mac_first", "mac_last"} <= set(r)
+            and all(isinstance(r[k], str) for k in ("serial_first", "serial_last", "mac_first", "mac_last"))
+            for r in runs):
+        raise InputError(f"not a serialization state file (expected version {STATE_VERSION} with runs "
+                         "[{serial_first, serial_last, mac_first, mac_last}, ...])", path)
+    return doc
+
+
+def _check_state(path: Path, state: Mapping[str, Any], serials: list[str], macs: list[str]) -> None:
+    """Refuse a run whose serials or MACs overlap any recorded run."""
+    s = SerialStart.parse(serials[0])
+    s_last = s.last(len(serials))
+    m_first, m_last = parse_mac(macs[0]), parse_mac(macs[-1])
+    for n, run in enumerate(state["runs"], 1):
+        try:
+            rs, rs_last = SerialStart.parse(run["serial_first"]), SerialStart.parse(run["serial_last"])
+            rm_first, rm_last = parse_mac(run["mac_first"]), parse_mac(run["mac_last"])
+        except ConfigError as exc:
+            raise InputError(f"run {n}: {exc}", path) from None
+        if (rs.prefix, rs.width) == (s.prefix, s.width) and s.first <= rs_last.first and rs.first <= s_last:
+            raise ConfigError(f"serials {serials[0]}..{serials[-1]} overlap {run['serial_first']}.."
+                              f"{run['serial_last']} already issued (run {n} in {path}); start after "
+                              f"{run['serial_last']}")
+        if m_first <= rm_last and rm_first <= m_last:
+            raise ConfigError(f"MACs {macs[0]}..{macs[-1]} overlap {run['mac_first']}..{run['mac_last']} already "
+                              f"issued (run {n} in {path}); start after {run['mac_last']}")
+
+
+@contextmanager
+def _state_lock(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock (a `<state>.lock` file beside it) so two runs cannot both pass the reuse check."""
+    if path is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock (one run at a time by procedure)
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock, "a+")
+    except OSError as exc:
+        raise OutputError(f"cannot create the state lock: {exc.strerror}", lock) from None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputError("another `bundle serialize` run holds this state file; try again when it ends",
+                              path) from None
+        yield
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------------------------
+def serialize(project_path: str | Path, count: int, serial_start: str, mac_start: str, out: str | Path,
+              state: str | Path | None = None, full: bool = False) -> SerializationResult:
+    """Build the base bundle once and the per-unit data of `count` units; publish everything into `out` at once;
+    then record the issued ranges in `state`. Everything is checked before anything is written."""
+    from .build import MANIFEST, make_bundle
+    from .checksums import crc32, crc32_excluding, sum32, sum32_excluding
+    from .config import load_project
+    from .dct import dct_serial_fields, effective_options, options_for_board, patch_dct
+    from .manifest import dumps, validate
+    from .output import atomic_write
+    from .publish import publish
+    from .writers import intel_hex
+
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"--count {count}: expected at least 1 unit")
+    macs = mac_addresses(mac_start, count)
+    project = load_project(project_path)
+    options = effective_options(project.dct, options_for_board(project.board))
+    serial_off, serial_size = dct_serial_fields(options)[SERIAL_FIELD]
+    serials = serial_numbers(serial_start, count, serial_size)
+    state_path = None if state is None else Path(state)
+    out = Path(out)
+
+    with _state_lock(state_path):
+        state_doc = None
+        if state_path is not None:
+            state_doc = _load_state(state_path)
+            _check_state(state_path, state_doc, serials, macs)
+
+        bundle = make_bundle(project)
+        places = find_places(bundle, options)
+        ranges = [r for p in places for r in p.ranges]
+        images = {"mcu.bin": bundle.mcu, "sflash.bin": bundle.sflash}
+        artefacts = list(images)
+        computed = any(p.recompute_crc for p in places)
+        mac_off = dct_serial_fields(options)[MAC_FIELD][0]
+
+        # per unit: the DCT of each place with its serial and MAC (CRC recomputed if it has one), the range bytes
+        work = {name: bytearray(img.data) for name, img in images.items()}
+        width = max(4, len(str(count)))
+        units: list[Unit] = []
+        for i, (serial, mac) in enumerate(zip(serials, macs), 1):
+            fields = {serial_off: serial.encode("ascii").ljust(serial_size, b"\0"),
+                      mac_off: bytes.fromhex(mac.replace(":", ""))}
+            values: dict[PatchRange, bytes] = {}
+            for place in places:
+                dct = patch_dct(place.dct, fields, options, place.recompute_crc)
+                for r in place.ranges:
+                    values[r] = dct[r.dct_offset:r.dct_offset + r.size]
+                    work[r.file][r.offset:r.offset + r.size] = values[r]
+            sums = {name: UnitSums(crc32(work[name]), sum32(work[name])) for name in artefacts}
+            units.append(Unit(i, serial, mac, values, sums))
+
+        excluded = {name: UnitSums(crc32_excluding(images[name].data, [(r.offset, r.size) for r in ranges
+                                                                       if r.file == name]),
+                                   sum32_excluding(images[name].data, [(r.offset, r.size) for r in ranges
+                                                                       if r.file == name]))
+                    for name in artefacts}
+
+        def unit_image(unit: Unit, name: str) -> bytearray:
+            image = bytearray(images[name].data)
+            for r in ranges:
+                if r.file == name:
+                    image[r.offset:r.offset + r.size] = unit.values[r]
+            return image
+
+        files = _LazyFiles()
+        manifest = dict(bundle.manifest)
+        manifest["serialization"] = [r.manifest_entry() for r in ranges]
+        validate(manifest, MANIFEST)
+        base_files = dict(bundle.files)
+        base_files[MANIFEST] = dumps(manifest).encode()
+        from .jobsheet import jobsheet_files  # the job sheet again, now listing the per-unit ranges
+
+        sheets = jobsheet_files(manifest, base_files, project.board)
+        base_files.update(sheets)
+        for name, data in base_files.items():
+            files.add(name, data)
+
+        hex_names = {"mcu.bin": "dct_hex", "sflash.bin": "sflash_dct_hex"}
+        hex_suffix = {"mcu.bin": "dct.hex", "sflash.bin": "sflash-dct.hex"}
+        for unit in units:
+            stem = f"{UNITS_DIR}/{unit.index:0{width}d}-{_safe(unit.serial)}"
+            if computed:  # the CRC changes with the serial: the whole DCT sector(s) per unit, as Intel HEX
+                for place in places:
+                    column = hex_names[place.file]
+                    unit.files[column] = f"{stem}.{hex_suffix[place.file]}"
+                    files.add(unit.files[column], lambda u=unit, p=place: _sector_hex(
+                        unit_image(u, p.file), p.sectors, images[p.file].base_address, intel_hex))
+            if full:
+                for name, column in (("mcu.bin", "mcu_bin"), ("sflash.bin", "sflash_bin")):
+                    unit.files[column] = f"{stem}.{name}"
+                    files.add(unit.files[column], lambda u=unit, n=name: bytes(unit_image(u, n)))
+
+        result = SerializationResult(out, "computed" if computed else "sdk", ranges, units, excluded, [],
+                                     state_path)
+        csv_text = _csv_text(result, artefacts)
+        files.add(UNITS_CSV, csv_text.encode("ascii"))
+        _check_no_secrets(places, options, {UNITS_CSV: csv_text.encode("ascii"), MANIFEST: base_files[MANIFEST],
+                                            **sheets})
+        result.files = list(files)
+
+        protected = [project.path, *project.input_paths(), *([state_path] if state_path else [])]
+        publish(out, files, protected=protected)  # type: ignore[arg-type]  # a Mapping: publish only iterates it
+
+        if state_path is not None and state_doc is not None:
+            run = {"product": project.name, "count": count, "serial_first": serials[0], "serial_last": serials[-1],
+                   "mac_first": macs[0], "mac_last": macs[-1], "out": str(out.resolve())}
+            created = manifest.get("created")
+            if created:
+                run["created"] = created
+            state_doc["runs"].append(run)
+            try:
+                atomic_write(state_path, json.dumps(state_doc, indent=2) + "\n")
+            except OutputError as exc:
+                raise OutputError(f"outputs published in {out}, but the state was NOT updated ({exc}); add this run "
+                                  f"by hand before the next one: {json.dumps(run)}") from None
+    return result
+
+
+def _sector_hex(image: bytearray, sectors: tuple[int, int], base: int, intel_hex: Any) -> bytes:
+    """Intel HEX of a whole sector range of a unit's image (every byte, so it replaces the range as a whole)."""
+    offset, size = sectors
+    return intel_hex(bytes(image[offset:offset + size]), base + offset)
+
+
+def _check_no_secrets(places: list[DctPlace], options: Any, outputs: Mapping[str, bytes]) -> None:
+    """No Wi-Fi passphrase or key may reach the CSV or the manifest (raw, or as the hex the CSV uses)."""
+    from .dct import secret_values
+
+    secrets = {s for p in places for s in secret_values(p.dct, options)}
+    for name, data in outputs.items():
+        lowered = data.lower()
+        for secret in secrets:
+            if secret in data or secret.hex().encode() in lowered:
+                raise VerificationError(f"{name}: would contain a secret DCT value ({hexsize(len(secret))}); "
+                                        "nothing written")
+
+
+def summary_lines(result: SerializationResult) -> list[str]:
+    """What the CLI prints: no DCT content besides serials and MACs."""
+    from .checksums import hex32
+
+    first, last = result.units[0], result.units[-1]
+    lines = [f"{len(result.units)} units: serials {first.serial}..{last.serial}, MACs {first.mac}..{last.mac}",
+             f"DCT CRC: {result.crc_mode}" + ("; per-unit DCT patches in units/" if result.crc_mode == "computed"
+                                               else "; patch the ranges below with the bytes in units.csv")]
+    for r in result.ranges:
+        lines.append(f"  {r.file} 0x{r.address:08X} (offset 0x{r.offset:X}) {r.size} bytes  {r.name}")
+    for name, s in result.excluded.items():
+        lines.append(f"{name} with per-unit ranges excluded: crc32 {hex32(s.crc32)}  sum32 {hex32(s.sum32)}")
+    per_unit = sum(1 for f in result.files if f.startswith(UNITS_DIR + "/"))
+    lines.append(f"{result.out}: {len(result.files) - per_unit} files + {per_unit} per-unit files; "
+                 f"{UNITS_CSV} has one row per unit")
+    if result.state is not None:
+        lines.append(f"state updated: {result.state}")
+    return lines
