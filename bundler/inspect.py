@@ -900,14 +900,38 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
         for i, a in enumerate(source_locations[:len(COMPONENTS)]):
             locations[i] = a.get("location") if a.get("id") == "EXTERNAL_FIXED_LOCATION" else None
 
-    # 2. each entry through its location
+    # 2. header slots after the 8th: wiced_apps_set_size (OTA growth) writes the grown header to the next free slot
+    # without erasing and repoints the DCT entry in internal flash. Without that DCT, a written slot whose runs
+    # extend an entry's runs (same first runs, more of them) is taken as that entry's current header.
+    mcu_dct = mcu_locations is not None
+    slot_headers = []
+    slots = (sector - (loc % sector)) // APP_HEADER_SIZE
+    for k in range(len(COMPONENTS), slots):
+        address = loc + APP_HEADER_SIZE * k
+        raw = data[address:address + APP_HEADER_SIZE]
+        if len(raw) < APP_HEADER_SIZE or _first_not(raw, fill) is None:
+            continue
+        slot_headers.append((k, address, app_header_t.parse(raw)))
+    how = ["dct" if source_locations is not None else "lut_slot"] * len(COMPONENTS)
+    if not mcu_dct:
+        for i in range(len(COMPONENTS)):
+            h = header_at(locations[i]) if locations[i] is not None else None
+            if h is None or not 0 < h.count <= len(h.sectors):
+                continue
+            mine = [(r.start, r.count) for r in h.sectors[:h.count]]
+            for k, address, sh in slot_headers:
+                theirs = [(r.start, r.count) for r in sh.sectors[:min(sh.count, len(sh.sectors))]]
+                if len(theirs) > len(mine) and theirs[:len(mine)] == mine and address != locations[i]:
+                    locations[i], how[i] = address, "inferred"
+
+    # 3. each entry through its location
     entries = []
     covered: list[tuple[int, int, str]] = []
     for i, name in enumerate(COMPONENTS):
         address = locations[i]
         e: dict[str, Any] = {"index": i, "name": name, "header_address": address,
-                             "relocated": address is not None and address != default[i], "count": 0, "secure": 0,
-                             "runs": [], "size": 0}
+                             "relocated": address is not None and address != default[i], "located_by": how[i],
+                             "count": 0, "secure": 0, "runs": [], "size": 0}
         if address is None:
             e["note"] = "apps_locations id is not EXTERNAL_FIXED_LOCATION: not in serial flash"
             entries.append(e)
@@ -918,7 +942,11 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
                     f"{'chip' if address + APP_HEADER_SIZE > chip_size else 'file'}", region="lut", address=address)
             entries.append(e)
             continue
-        if e["relocated"]:
+        if how[i] == "inferred":
+            rep.add("note", "lut_relocated", f"LUT entry {i} ({name}): header slot 0x{address:X} extends the header "
+                    f"at 0x{default[i]:X} (grown by an OTA update); it is used, as the DCT in internal flash would "
+                    "point at it (inspect the MCU image in the same run to confirm)", region="lut", address=address)
+        elif e["relocated"]:
             rep.add("note", "lut_relocated", f"LUT entry {i} ({name}) header was moved to slot 0x{address:X} "
                     f"(found through {located_by})", region="lut", address=address)
         e["count"], e["secure"] = h.count, h.secure
@@ -930,26 +958,14 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
         entries.append(e)
     _check_overlaps(rep, covered)
 
-    # 3. extra header slots after the 8th (OTA relocation writes there without erasing)
     extra = []
-    slots = (sector - (loc % sector)) // APP_HEADER_SIZE
-    for k in range(len(COMPONENTS), slots):
-        address = loc + APP_HEADER_SIZE * k
-        raw = data[address:address + APP_HEADER_SIZE]
-        if len(raw) < APP_HEADER_SIZE or _first_not(raw, fill) is None:
-            continue
-        h = app_header_t.parse(raw)
+    for k, address, h in slot_headers:
         runs = runs_of(h, k, f"slot {k}", False)
         used_by = [COMPONENTS[i] for i, a in enumerate(locations) if a == address]
         slot = {"slot": k, "address": address, "count": h.count, "runs": runs, "used_by": used_by[0] if used_by else None}
         if not used_by:
-            first = runs[0] if runs else None
-            guess = [e["name"] for e in entries if first and e["runs"] and
-                     e["runs"][0]["start_sector"] == first["start_sector"]]
-            slot["likely_for"] = guess[0] if guess else None
-            rep.add("note", "lut_extra_slot", f"header slot {k} at 0x{address:X} is written but no apps_locations "
-                    f"entry points at it (located by {located_by})" +
-                    (f"; it extends {guess[0]}: inspect the MCU image in the same run to use its DCT" if guess else ""),
+            rep.add("note", "lut_extra_slot", f"header slot {k} at 0x{address:X} is written but no LUT entry uses it "
+                    f"(headers located by {located_by}): a stale header from an earlier relocation?",
                     region="lut", address=address)
         for r in runs:
             if not r["past_chip"]:

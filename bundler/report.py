@@ -190,14 +190,15 @@ def _sflash_blocks(s: dict[str, Any]) -> list[Block]:
     for e in s["entries"]:
         runs = ", ".join(f"{r['start_sector']}+{r['sector_count']} (0x{r['address']:06X}-0x{r['address'] + r['size'] - 1:06X})"
                          + (" PAST CHIP" if r["past_chip"] else "") for r in e["runs"]) or e.get("note", "-")
-        t.rows.append([str(e["index"]), e["name"], _hx(e["header_address"], 4), _yn(e["relocated"]), str(e["count"]),
+        moved = f"yes ({e['located_by']})" if e["relocated"] else "no"
+        t.rows.append([str(e["index"]), e["name"], _hx(e["header_address"], 4), moved, str(e["count"]),
                        str(e["secure"]), runs])
     out.append(t)
     if s["extra_header_slots"]:
         x = Table("header slots after the 8th", ["slot", "address", "count", "runs", "used by"])
         for slot in s["extra_header_slots"]:
             runs = ", ".join(f"{r['start_sector']}+{r['sector_count']}" for r in slot["runs"])
-            who = slot["used_by"] or (f"none (extends {slot['likely_for']}?)" if slot.get("likely_for") else "none")
+            who = slot["used_by"] or "none"
             x.rows.append([str(slot["slot"]), _hx(slot["address"], 4), str(slot["count"]), runs, who])
         out.append(x)
     c = Table("components", ["index", "name", "kind", "address", "size", "crc32", "sha256", "content"])
