@@ -124,3 +124,18 @@ def test_sample_build_kit_programs_emulated_board(tmp_path: Path) -> None:
     assert bytes(nor.mem) == (tmp_path / "out" / "sflash.bin").read_bytes()
     mcu = (tmp_path / "out" / "mcu.bin").read_bytes()
     assert board.read(FLASH_BASE, len(mcu)) == mcu
+
+
+def test_no_chip_erase_rewrites_only_what_differs(tmp_path: Path) -> None:
+    manifest = write_build(tmp_path / "build")
+    make_kit(manifest, "ftdi", tmp_path / "kit", spi=BOARD_SPI, erase_chip=False)
+    sflash = (tmp_path / "kit" / "sflash.bin").read_bytes()
+    nor = SpiNor(0x100000, 0xC22014)
+    nor.mem[:len(sflash)] = sflash
+    nor.mem[0x9000:0x9004] = b"\x00\x00\x00\x00"             # stale bytes inside the image (an all-0xFF chunk)
+    nor.mem[0x80000:0x80004] = b"keep"                      # beyond the image: left alone
+    run = Bridge(Board(nor), tmp_path / "kit").run()
+    assert run.returncode == 0 and run.output[-1] == "PASS", run.text
+    assert "chip erase" not in run.text and nor.chip_erases == 0
+    assert nor.sector_erases == 1                           # only the sector holding the stale bytes
+    assert bytes(nor.mem[:len(sflash)]) == sflash and bytes(nor.mem[0x80000:0x80004]) == b"keep"
