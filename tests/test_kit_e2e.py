@@ -132,7 +132,7 @@ def test_no_chip_erase_rewrites_only_what_differs(tmp_path: Path) -> None:
     sflash = (tmp_path / "kit" / "sflash.bin").read_bytes()
     nor = SpiNor(0x100000, 0xC22014)
     nor.mem[:len(sflash)] = sflash
-    nor.mem[0x9000:0x9004] = b"\x00\x00\x00\x00"             # stale bytes inside the image (an all-0xFF chunk)
+    nor.mem[0x9000:0x9004] = b"\x00\x00\x00\x00"             # stale bytes inside the image (chunk at 0x8000)
     nor.mem[0x80000:0x80004] = b"keep"                      # beyond the image: left alone
     run = Bridge(Board(nor), tmp_path / "kit").run()
     assert run.returncode == 0 and run.output[-1] == "PASS", run.text
