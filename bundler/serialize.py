@@ -34,7 +34,7 @@ UNITS_CSV, UNITS_DIR = "units.csv", "units"
 STATE_VERSION = 1
 
 _SERIAL_RE = re.compile(r"^(.*?)([0-9]+)$")
-_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
 _OUI_BLOCK = 1 << 24  # the lower 24 bits (NIC part) under one OUI
 
 
@@ -81,7 +81,7 @@ def serial_numbers(start: str, count: int, field_size: int) -> list[str]:
 def parse_mac(text: str, what: str = "--mac-start") -> int:
     if not isinstance(text, str) or not _MAC_RE.match(text):
         raise ConfigError(f"{what} {text!r}: not a MAC address like 02:0A:F7:00:00:01")
-    value = int(text.replace(":", ""), 16)
+    value = int(text.replace(":", "").replace("-", ""), 16)
     if value >> 40 & 1:
         raise ConfigError(f"{what} {text}: a multicast address (bit 0 of the first octet set); a unit needs a "
                           "unicast MAC")
