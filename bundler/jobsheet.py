@@ -132,21 +132,35 @@ def _serialization(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for i, e in enumerate(entries):
         if not (isinstance(e, Mapping) and isinstance(e.get("name"), str) and isinstance(e.get("address"), int)
-                and isinstance(e.get("size"), int) and e["size"] > 0):
-            raise InputError(f"manifest serialization[{i}]: expected {{name: str, address: int, size: int > 0}}")
-        out.append(dict(e))
+                and isinstance(e.get("size"), int) and e["size"] > 0
+                and isinstance(e.get("file", ""), str) and isinstance(e.get("offset", 0), int)):
+            raise InputError(f"manifest serialization[{i}]: expected {{name: str, address: int, size: int > 0}} "
+                             "(optionally file: str, offset: int)")
+        out.append({**e, "index": i})
     return out
 
 
-def _per_unit_ranges(entries: list[dict[str, Any]], art: Mapping[str, Any]) -> list[tuple[str, int, int]]:
+def _per_unit_ranges(entries: list[dict[str, Any]], art: Mapping[str, Any]) -> list[tuple[int, str, int, int]]:
+    """(entry index, name, offset in the artefact, size) of the entries that fall in `art`: by `file` when the entry
+    names one (serialize writes {name, file, address, offset, size}), else by its address in the artefact's range."""
     base, size = art["base_address"], art["size"]
     found = []
     for e in entries:
-        if base <= e["address"] < base + size:
-            if e["address"] + e["size"] > base + size:
-                raise InputError(f"serialization {e['name']}: {_addr(e['address'])}+{hexsize(e['size'])} runs past "
-                                 f"the end of {art['file']}")
-            found.append((e["name"], e["address"] - base, e["size"]))
+        if "file" in e:
+            if e["file"] != art["file"]:
+                continue
+            offset = e.get("offset", e["address"] - base)
+            if "offset" in e and e["offset"] != e["address"] - base:
+                raise InputError(f"serialization {e['name']}: offset 0x{e['offset']:X} does not match address "
+                                 f"{_addr(e['address'])} in {art['file']} (base {_addr(base)})")
+        elif base <= e["address"] < base + size:
+            offset = e["address"] - base
+        else:
+            continue
+        if offset < 0 or offset + e["size"] > size:
+            raise InputError(f"serialization {e['name']}: {_addr(e['address'])}+{hexsize(e['size'])} runs past "
+                             f"the end of {art['file']}")
+        found.append((e["index"], e["name"], offset, e["size"]))
     return found
 
 
@@ -263,7 +277,7 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], boar
     per_unit = _serialization(manifest)
     board_info, chip = manifest.get("board", {}), manifest.get("chip", {})
     chips: list[ChipSheet] = []
-    matched: set[str] = set()
+    matched: set[int] = set()
     for kind in ("mcu", "sflash"):
         bins = [a for a in arts if a["kind"] == kind and a["format"] == "bin"]
         if not bins:
@@ -279,14 +293,14 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], boar
         regions = art["regions"]
         written = [(r["offset"], r["size"]) for r in regions]
         units = _per_unit_ranges(per_unit, art)
-        matched.update(n for n, _, _ in units)
+        matched.update(i for i, _, _, _ in units)
         base, size, fill = art["base_address"], art["size"], art["fill"]
         rows = _chip_rows(kind, image, base, art["file"], hx["file"] if hx else None, files[hx["file"]] if hx else None,
-                          written, [(o, s) for _, o, s in units], fill)
+                          written, [(o, s) for _, _, o, s in units], fill)
         region_rows = [[r["name"], f"{_addr(base + r['offset'])}–{_addr(base + r['offset'] + r['size'] - 1)}",
                         _size(r["size"]), r["crc32"], (r.get("source") or {}).get("file", "generated")]
                        for r in regions]
-        unit_rows = [[n, _addr(base + o), _size(s), _inside(o, s, regions)] for n, o, s in units]
+        unit_rows = [[n, _addr(base + o), _size(s), _inside(o, s, regions)] for _, n, o, s in units]
         erase = ("Yes: erase the whole device before programming. The file defines every byte of it; areas left "
                  f"blank must read 0x{fill:02X}. A programmer that skips blank blocks is only correct after a full erase.")
         if kind == "mcu":
@@ -329,9 +343,11 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], boar
                           _addr(e["start_sector"] * chip.get("sector_size", 4096)) if e["sector_count"] else "-"]
                          for e in manifest.get("lut", [])]
         chips.append(sheet)
-    unmatched = [e["name"] for e in per_unit if e["name"] not in matched]
+    unmatched = [e for e in per_unit if e["index"] not in matched]
     if unmatched:
-        raise InputError(f"serialization {unmatched[0]}: address is in no artefact's range")
+        e = unmatched[0]
+        where = f"file {e['file']!r} is no .bin artefact" if "file" in e else "address is in no artefact's range"
+        raise InputError(f"serialization {e['name']}: {where}")
 
     intro = [("Product", str(manifest.get("name", "?"))),
              ("Board", f"{board_info.get('name', '?')} (layout {board_info.get('layout', '?')}, WICED SDK "
@@ -339,7 +355,9 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], boar
              ("Made by", f"{manifest.get('tool', {}).get('name', 'bundle')} {manifest.get('tool', {}).get('version', '')}")]
     if manifest.get("created"):
         intro.append(("Created", str(manifest["created"])))
-    intro.append(("Per-unit data", f"{len(per_unit)} range(s) differ per unit (see each chip)" if per_unit
+    intro.append(("Per-unit data", f"{len(per_unit)} range(s) differ per unit (see each chip). The whole-image "
+                  "checksums below are those of the base image and change with every unit; the rows \"per-unit "
+                  "ranges excluded\" are the same for all units." if per_unit
                   else "none: every unit gets identical bytes"))
     notes = [
         "Checksum forms differ between programmer families: compare the number your equipment shows with the row "

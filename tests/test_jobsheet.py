@@ -259,3 +259,22 @@ def test_jobsheet_cost_is_small(built) -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 40 << 20, peak
+
+
+def test_serialization_entries_naming_their_file(built) -> None:
+    """`bundle serialize` writes {name, file, address, offset, size}; the same field name may appear in both files."""
+    _, bundle, manifest, files = built
+    doc = copy.deepcopy(manifest)
+    doc["serialization"] = [
+        {"name": "wifi_config.mac_address", "file": "mcu.bin", "address": 0x080041C0, "offset": 0x41C0, "size": 6},
+        {"name": "wifi_config.mac_address", "file": "sflash.bin", "address": 0x2400, "offset": 0x2400, "size": 6},
+    ]
+    mcu, sflash = build_jobsheet(doc, files, bundle.project.board).chips
+    assert mcu.per_unit == [["wifi_config.mac_address", "0x080041C0", "6 bytes (0x6)", "dct1"]]
+    assert sflash.per_unit == [["wifi_config.mac_address", "0x00002400", "6 bytes (0x6)", "dct_image"]]
+    doc["serialization"][0]["offset"] = 0x41C1
+    with pytest.raises(InputError, match="does not match address"):
+        build_jobsheet(doc, files, bundle.project.board)
+    doc["serialization"] = [{"name": "x", "file": "other.bin", "address": 0, "size": 1}]
+    with pytest.raises(InputError, match="no .bin artefact"):
+        build_jobsheet(doc, files, bundle.project.board)
