@@ -400,3 +400,16 @@ def test_mac_addresses_stay_in_their_oui_block(value: int, count: int) -> None:
     values = [int(m.replace(":", ""), 16) for m in macs]
     assert values == list(range(value, value + count))
     assert {v >> 24 for v in values} == {value >> 24}
+
+
+def test_without_sflash_dct_image_only_mcu_ranges(tmp_path: Path) -> None:
+    toml = copy_sample(tmp_path / "p")
+    toml.write_text(re.sub(r'(?m)^dct_image = .*$', "", toml.read_text()))
+    result = serialize(toml, 2, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "out")
+    assert {r.file for r in result.ranges} == {"mcu.bin"}
+    manifest = load_manifest(tmp_path / "out" / "manifest.json")
+    assert [e["file"] for e in manifest["serialization"]] == ["mcu.bin", "mcu.bin"]
+    header, rows = read_csv(tmp_path / "out")
+    mcu = patched((tmp_path / "out" / "mcu.bin").read_bytes(), rows[1], header, "mcu.bin", FLASH_BASE)
+    assert int(rows[1]["sflash_crc32"], 16) == zlib.crc32((tmp_path / "out" / "sflash.bin").read_bytes())
+    assert int(rows[1]["mcu_crc32"], 16) == zlib.crc32(mcu)
