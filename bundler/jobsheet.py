@@ -192,7 +192,8 @@ def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str 
 
     file_sum_hex = hex32(_hex_data_sum(hex_text, base, len(image))) if hex_text is not None else None
     mcu = kind == "mcu"
-    dev_sum_by = ("Elnec PG4UW main checksum \"BYTE\" with the buffer covering the device{fn:elnec}; Dataman{fn:dataman}; "
+    dev_sum_by = ("Elnec PG4UW main checksum \"BYTE\" with the buffer covering the device{fn:elnec}; Dataman (32-bit "
+                  "sum of all bytes{fn:dataman}; this row when the file covers the whole device); "
                   + ("ST-LINK Utility \"Memory checksum\" over the whole flash{fn:st-um0892}; STM32CubeProgrammer file "
                      "checksum (gaps as 0xFF, community report){fn:st-gaps}; " if mcu else "")
                   + f"Data I/O TaskLink RAM checksum covers the device range{{fn:dataio}} - algorithm: {VERIFY}")
