@@ -1322,6 +1322,16 @@ def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context) -> d
             if r["sha256"] == digest:
                 rep.add("note", "matches_region", f"identical to region {r['name']} of {art['file']}", region=r["name"])
                 return {"artefact": art["file"], "region": r["name"], "result": "pass"}
+    # a read-back of a slot (a whole DCT copy, a component's sectors): the region's bytes then only fill
+    for art in ctx.manifest["artefacts"]:
+        for r in art["regions"]:
+            size = r["size"]
+            if 0 < size < len(data) and _first_not(data[size:], art["fill"]) is None and \
+                    sha256(data[:size]) == r["sha256"]:
+                rep.add("note", "matches_region", f"its first {hexsize(size)} are region {r['name']} of "
+                        f"{art['file']}; the remaining {hexsize(len(data) - size)} are all 0x{art['fill']:02X} (fill)",
+                        region=r["name"])
+                return {"artefact": art["file"], "region": r["name"], "result": "pass"}
     names = {"dct": ("dct1", "dct_image"), "app": ("fr_app", "ota_app", "app0", "app1", "app2", "app"),
              "filesystem": ("filesystem",), "wifi_firmware": ("wifi_firmware",)}[kind]
     cands = [(a, r) for a in ctx.manifest["artefacts"] for r in a["regions"] if r["name"] in names]
