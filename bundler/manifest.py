@@ -53,7 +53,9 @@ def artefact_entry(art: Artefact, image_sums: Checksums | None = None) -> dict[s
     img = art.image
     entry: dict[str, Any] = {
         "file": art.file, "kind": img.kind, "format": art.format, "base_address": img.base_address,
-        "size": len(img.data), "fill": img.fill, **Checksums.of(art.content).as_dict(),
+        "size": len(img.data), "fill": img.fill,
+        # a .bin's content is its image: reuse the image's checksums rather than hashing the bytes again
+        **(image_sums if art.format == "bin" and image_sums else Checksums.of(art.content)).as_dict(),
     }
     if art.format == "hex":
         entry["hex_skip_fill"] = art.hex_skip_fill
