@@ -8,6 +8,7 @@ the serial-flash rules of the SDK build (LUT location, first component sector, s
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,11 +284,21 @@ def _check_board(board: Board) -> None:
         raise ConfigError("[sflash] secure: expected LUT indexes 0..7", path)
 
 
+@functools.lru_cache(maxsize=1)
+def _chip_tables() -> dict[str, Any]:
+    """layouts/chips.toml by chip name, parsed once per process (inspect looks up every chip)."""
+    return {c.get("name"): c for c in read_toml(LAYOUTS_DIR / "chips.toml").get("chip", [])}
+
+
+def chip_names() -> list[str]:
+    return list(_chip_tables())
+
+
 def load_chip(spec: str | Mapping[str, Any], path: Path | None = None) -> Chip:
     """A chip by name from layouts/chips.toml, or an inline table with the same keys."""
     chips_path = LAYOUTS_DIR / "chips.toml"
     if isinstance(spec, str):
-        known = {c.get("name"): c for c in read_toml(chips_path).get("chip", [])}
+        known = _chip_tables()
         if spec not in known:
             hint = difflib.get_close_matches(spec, list(known), n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
