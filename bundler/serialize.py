@@ -341,7 +341,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
               state: str | Path | None = None, full: bool = False) -> SerializationResult:
     """Build the base bundle once and the per-unit data of `count` units; publish everything into `out` at once;
     then record the issued ranges in `state`. Everything is checked before anything is written."""
-    from .build import MANIFEST, make_bundle
+    from .build import MANIFEST, MCU_BIN, SFLASH_BIN, make_bundle
     from .checksums import crc32, crc32_excluding, sum32, sum32_excluding
     from .config import load_project
     from .dct import dct_serial_fields, effective_options, options_for_board, patch_dct
@@ -369,7 +369,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         bundle = make_bundle(project)
         places = find_places(bundle, options)
         ranges = [r for p in places for r in p.ranges]
-        images = {"mcu.bin": bundle.mcu, "sflash.bin": bundle.sflash}
+        images = {MCU_BIN: bundle.mcu, SFLASH_BIN: bundle.sflash}
         artefacts = list(images)
         computed = any(p.recompute_crc for p in places)
         mac_off = dct_serial_fields(options)[MAC_FIELD][0]
@@ -416,8 +416,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         for name, data in base_files.items():
             files.add(name, data)
 
-        hex_names = {"mcu.bin": "dct_hex", "sflash.bin": "sflash_dct_hex"}
-        hex_suffix = {"mcu.bin": "dct.hex", "sflash.bin": "sflash-dct.hex"}
+        hex_names = {MCU_BIN: "dct_hex", SFLASH_BIN: "sflash_dct_hex"}
+        hex_suffix = {MCU_BIN: "dct.hex", SFLASH_BIN: "sflash-dct.hex"}
         for unit in units:
             stem = f"{UNITS_DIR}/{unit.index:0{width}d}-{_safe(unit.serial)}"
             if computed:  # the CRC changes with the serial: the whole DCT sector(s) per unit, as Intel HEX
@@ -427,7 +427,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
                     files.add(unit.files[column], lambda u=unit, p=place: _sector_hex(
                         unit_image(u, p.file), p.sectors, images[p.file].base_address, intel_hex))
             if full:
-                for name, column in (("mcu.bin", "mcu_bin"), ("sflash.bin", "sflash_bin")):
+                for name, column in ((MCU_BIN, "mcu_bin"), (SFLASH_BIN, "sflash_bin")):
                     unit.files[column] = f"{stem}.{name}"
                     files.add(unit.files[column], lambda u=unit, n=name: bytes(unit_image(u, n)))
 
