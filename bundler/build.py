@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checksums import memoized
 from .config import GENERATED, InputSpec, Project, load_project
 from .errors import InputError, PlacementError, hexsize
 from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
@@ -136,11 +137,12 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
         Artefact(MCU_HEX, "hex", intel_hex(mcu_bin, mcu.base_address, skip_fill=mcu.fill if skip else None), mcu, skip),
         Artefact(SFLASH_BIN, "bin", sflash_bin, sflash),
     ]
-    manifest = make_manifest(project, artefacts, dct, dct_crc_field)
-    files = {a.file: a.content for a in artefacts}
     from .jobsheet import jobsheet_files  # programming-house job sheet + memory map (issue 8)
 
-    files.update(jobsheet_files(manifest, files, board))
+    with memoized():  # the manifest and the job sheet hash the same images: once each
+        manifest = make_manifest(project, artefacts, dct, dct_crc_field)
+        files = {a.file: a.content for a in artefacts}
+        files.update(jobsheet_files(manifest, files, board))
     files[MANIFEST] = dumps(manifest).encode()
     if sign_key is not None:
         from .signing import SIGNATURE_SUFFIX, sign

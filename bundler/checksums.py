@@ -4,14 +4,46 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable, Iterator, TypeVar
 
 Buffer = bytes | bytearray | memoryview
+T = TypeVar("T")
+
+# Whole-image checksums computed once per build: the manifest and the job sheet both hash the same 16 MiB image.
+_memo: dict[tuple[str, int], tuple[bytes, object]] | None = None
+_MEMO_MIN = 64 << 10  # small buffers are cheap to hash again and not worth keeping alive
+
+
+@contextmanager
+def memoized() -> Iterator[None]:
+    """Within the block, crc32 / sum32 / sha256 of the same `bytes` object are computed once. Only `bytes`
+    (immutable): a bytearray or memoryview may change between two calls. The results are dropped on exit."""
+    global _memo
+    outer = _memo
+    _memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _memo = outer
+
+
+def _once(kind: str, data: Buffer, compute: Callable[[Buffer], T]) -> T:
+    memo = _memo
+    if memo is None or type(data) is not bytes or len(data) < _MEMO_MIN:
+        return compute(data)
+    hit = memo.get((kind, id(data)))
+    if hit is not None and hit[0] is data:  # the object is kept in the entry, so its id cannot be reused meanwhile
+        return hit[1]  # type: ignore[return-value]
+    value = compute(data)
+    memo[(kind, id(data))] = (data, value)
+    return value
 
 
 def crc32(data: Buffer) -> int:
     """zlib/IEEE CRC-32 (reflected 0x04C11DB7, init and final XOR 0xFFFFFFFF), as `crc32` tools print it."""
-    return zlib.crc32(data) & 0xFFFFFFFF
+    return _once("crc32", data, lambda d: zlib.crc32(d) & 0xFFFFFFFF)
 
 
 # Adler-32's low half is 1 + (sum of bytes) mod 65521; over 256 bytes the sum is at most 65280, so it is exact.
@@ -21,13 +53,17 @@ _SUM_CHUNK = 256
 def sum32(data: Buffer) -> int:
     """Sum of all bytes modulo 2**32 (the "checksum" most device programmers display). Computed in C through
     zlib.adler32 on 256-byte chunks: a Python byte loop costs ~0.3 s per 16 MiB, this ~15 ms."""
+    return _once("sum32", data, _sum32)
+
+
+def _sum32(data: Buffer) -> int:
     view, adler = memoryview(data).cast("B"), zlib.adler32
     chunks = range(0, len(view), _SUM_CHUNK)
     return (sum(adler(view[i:i + _SUM_CHUNK]) & 0xFFFF for i in chunks) - len(chunks)) & 0xFFFFFFFF
 
 
 def sha256(data: Buffer) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return _once("sha256", data, lambda d: hashlib.sha256(d).hexdigest())
 
 
 def hex32(value: int) -> str:
