@@ -607,6 +607,10 @@ def _decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, 
     fill = ctx.board.mcu.fill
     copy_size = ctx.board.mcu.region(ctx.board.dct.copies[n - 1]).size
     out: dict[str, Any] = {"copy": n, "region": name, "address": address}
+    if not blob:
+        out.update({"state": "missing", "valid": False, "reason": f"copy {n}: not in the file", "header": None,
+                    "crc": None, "decoded": None})
+        return out
     if _first_not(blob, fill) is None:
         out.update({"state": "erased", "valid": False, "reason": f"copy {n}: erased", "header": None,
                     "crc": None, "decoded": None})

@@ -242,7 +242,8 @@ def _elf_blocks(title: str, e: dict[str, Any]) -> list[Block]:
     t = Table(f"{title} program headers", ["#", "type", "offset", "paddr (load)", "vaddr", "filesz", "memsz", "loaded",
                                             "sha256"])
     for s in e.get("segments", []):
-        t.rows.append([str(s["index"]), _hx(s["p_type"]), _hx(s["p_offset"]), _hx(s["p_paddr"]), _hx(s["p_vaddr"]),
+        ptype = {1: "LOAD", 0x70000001: "ARM_EXIDX"}.get(s["p_type"], _hx(s["p_type"]))
+        t.rows.append([str(s["index"]), ptype, _hx(s["p_offset"]), _hx(s["p_paddr"]), _hx(s["p_vaddr"]),
                        str(s["p_filesz"]), str(s["p_memsz"]), _yn(s["loaded"]), _short(s["sha256"])])
     out.append(t)
     if e.get("segments_not_listed"):
