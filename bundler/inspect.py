@@ -224,7 +224,9 @@ def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Load
     raw, _ = read_file(path, rep.doc["file"])
     image, base, fmt = read_image_file(path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
     item = Loaded(raw, image, base, fmt)
-    rep.doc.update({"format": fmt, "size": len(raw), **Checksums.of(raw).as_dict(), "base_address": base,
+    # as in the manifest: `size` = bytes of the image the file holds, crc32/sum32/sha256 = of the file itself
+    rep.doc.update({"format": fmt, "size": len(image), "file_size": len(raw), **Checksums.of(raw).as_dict(),
+                    "base_address": base,
                     "image": {"size": len(image), **Checksums.of(image).as_dict()}})
     kind, source, why = _detect(item, forced, ctx)
     rep.doc.update({"kind": kind, "kind_source": source, "detected_because": why})

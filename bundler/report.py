@@ -78,7 +78,7 @@ def _file_blocks(f: dict[str, Any]) -> list[Block]:
     status = {"ok": "OK", "fail": "FAIL", "error": "ERROR"}[f["status"]]
     b: list[Block] = [f"# {f['file']}: {f.get('kind') or 'unknown'} ({f.get('format') or '?'}) — {status}"]
     if f.get("size") is not None:
-        line = f"file {hexsize(f['size'])}  crc32 {f['crc32']}  sum32 {f['sum32']}  sha256 {f['sha256']}"
+        line = f"file {hexsize(f['file_size'])}  crc32 {f['crc32']}  sum32 {f['sum32']}  sha256 {f['sha256']}"
         b.append(line)
         if f.get("format") == "hex":
             im = f["image"]
