@@ -30,14 +30,23 @@ def render(report: dict[str, Any], *, as_json: bool = False, file: TextIO | None
     """Print `report` to `file` (stdout): JSON, rich tables (terminal) or plain text."""
     out = file or sys.stdout
     if as_json:
-        out.write(to_json(report))
+        _write(out, to_json(report))
         return
     blocks = report_blocks(report)
     is_tty = terminal if terminal is not None else (hasattr(out, "isatty") and out.isatty())
     if is_tty:
         _rich(blocks, out)
     else:
-        out.write(plain_text(blocks))
+        _write(out, plain_text(blocks))
+
+
+def _write(out: TextIO, text: str) -> None:
+    """Write, degrading characters the stream's encoding lacks (a Latin-1 console) instead of failing."""
+    try:
+        out.write(text)
+    except UnicodeEncodeError:
+        enc = getattr(out, "encoding", None) or "ascii"
+        out.write(text.encode(enc, "replace").decode(enc))
 
 
 def to_json(report: dict[str, Any]) -> str:
