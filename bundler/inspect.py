@@ -109,6 +109,9 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
     for rep, item in loaded:
         if item is not None and rep.doc["kind"] == "mcu":
             _guard(rep, lambda: _decode(rep, item, ctx, locations))
+    # several MCU images that disagree (files of different devices): none of their DCTs is used for SFLASH images
+    if len({json.dumps(loc, sort_keys=True) for _, loc in locations}) > 1:
+        locations = []
     for rep, item in loaded:
         if item is not None and rep.doc["kind"] != "mcu":
             _guard(rep, lambda: _decode(rep, item, ctx, locations))
@@ -905,6 +908,18 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
     if source_locations is not None:
         for i, a in enumerate(source_locations[:len(COMPONENTS)]):
             locations[i] = a.get("location") if a.get("id") == "EXTERNAL_FIXED_LOCATION" else None
+    if mcu_locations is not None:
+        # a slot the MCU's DCT points at but that was never written cannot be this chip's header: the images are
+        # from different devices (or states); use the built-in slot for that entry
+        for i, address in enumerate(locations):
+            if address is not None and address != default[i]:
+                raw = data[address:address + APP_HEADER_SIZE]
+                if len(raw) == APP_HEADER_SIZE and _first_not(raw, fill) is None:
+                    rep.add("warning", "lut_dct_mismatch", f"the DCT in {mcu_locations[0]} points LUT entry {i} "
+                            f"({COMPONENTS[i]}) at slot 0x{address:X}, which is erased here: slot "
+                            f"0x{default[i]:X} used instead (images of different devices?)", region="lut",
+                            address=address)
+                    locations[i] = default[i]
 
     # 2. header slots after the 8th: wiced_apps_set_size (OTA growth) writes the grown header to the next free slot
     # without erasing and repoints the DCT entry in internal flash. Without that DCT, a written slot whose runs

@@ -75,6 +75,17 @@ def report_blocks(report: dict[str, Any]) -> list[Block]:
         blocks.append(f"manifest: {m['file']} ({m.get('name')}, sha256 {_short(m.get('sha256'))})")
     for f in report["files"]:
         blocks.extend(_file_blocks(f))
+    if len(report["files"]) > 1:
+        t = Table("summary", ["file", "kind", "artefact", "status", "first problem"])
+        for f in report["files"]:
+            bad = [x for sev in ("error", "fail") for x in f["findings"] if x["severity"] == sev]
+            worst = next((x for x in bad if x["code"] != "image_checksum"), bad[0] if bad else None)
+            v = f.get("verification") or {}
+            t.rows.append([f["file"], f.get("kind") or "?", v.get("artefact") or "-",
+                           {"ok": "OK", "fail": "FAIL", "error": "ERROR"}[f["status"]],
+                           worst["message"] if worst else "-"])
+        blocks.append("")
+        blocks.append(t)
     s = report["summary"]
     blocks.append(f"# {s['files']} file(s): {s['ok']} ok, {s['failed']} failed, {s['errors']} not understood "
                   f"-> exit {report['exit_code']}")

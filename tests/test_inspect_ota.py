@@ -127,3 +127,17 @@ def test_ota_images_differ_from_the_factory_manifest(ota) -> None:
     assert bad == {"dct1"}
     outside = by_name["device_mcu.bin"]["verification"]["outside_regions"]["runs"]
     assert outside and outside[0]["where"].startswith("dct2")
+
+
+def test_dct_of_another_device_is_not_applied_blindly(ota, sample_build) -> None:
+    out, _ = sample_build
+    # the post-OTA DCT points APP0 at slot 8, erased in a factory SFLASH image: warned, built-in slot used
+    code, doc = run_json(ota["folder"] / "device_mcu.bin", out / "sflash.bin")
+    assert code == 0
+    assert "lut_dct_mismatch" in codes(doc, 1, severity="warning")
+    assert doc["files"][1]["sflash"]["entries"][APP0]["header_address"] == 34 * APP0
+    # MCU images that disagree: no DCT is applied to the SFLASH images; the factory files still verify
+    code, doc = run_json(ota["folder"], out, "--manifest", ota["manifest"])
+    by_name = {Path(f["file"]).name: f for f in doc["files"]}
+    assert by_name["sflash.bin"]["status"] == by_name["mcu.bin"]["status"] == "ok"
+    assert by_name["device_sflash.bin"]["sflash"]["entries"][APP0]["located_by"] == "inferred"
