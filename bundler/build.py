@@ -129,9 +129,10 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
                                       _room(project, [len(data) for data, _ in components.values()]))
     components = {name: components[name] for name in project.sflash}
     sflash = assemble_sflash(board.sflash, project.chip, components)
+    components.clear()  # the images hold copies: let the inputs go before the HEX, manifest and job sheet
 
     skip = project.hex_skip_fill if hex_skip_fill is None else hex_skip_fill
-    mcu_bin, sflash_bin = bytes(mcu.data), bytes(sflash.data)
+    mcu_bin, sflash_bin = mcu.data, sflash.data  # immutable bytes: shared, not copied
     artefacts = [
         Artefact(MCU_BIN, "bin", mcu_bin, mcu),
         Artefact(MCU_HEX, "hex", intel_hex(mcu_bin, mcu.base_address, skip_fill=mcu.fill if skip else None), mcu, skip),

@@ -44,7 +44,7 @@ class Image:
     kind: str  # "mcu" | "sflash"
     base_address: int
     fill: int
-    data: bytearray
+    data: bytes  # read-only once assembled
     regions: list[PlacedRegion]
     lut: list[LutEntry] | None = None
 
@@ -54,6 +54,39 @@ class Image:
 
 def _fill(size: int, value: int) -> bytearray:
     return bytearray(bytes([value])) * size
+
+
+_FILL_BLOCK = 1 << 20
+
+
+def _compose(size: int, value: int, pieces: list[tuple[int, bytes]]) -> bytes:
+    """An image of `size` bytes of `value` with each (offset, data) piece copied in: built with one b"".join so the
+    image is allocated once, as immutable bytes (a prefilled bytearray plus the bytes copy every artefact needs held
+    the 16 MiB SFLASH image twice). Overlapping or out-of-range pieces (refused before placement anyway) take the
+    previous path: a prefilled bytearray and slice assignment in the given order."""
+    ordered = sorted(pieces, key=lambda p: p[0])
+    ends = [offset + len(data) for offset, data in ordered]
+    if (size <= 0 or (ordered and (ordered[0][0] < 0 or ends[-1] > size))
+            or any(end > nxt for end, (nxt, _) in zip(ends, ordered[1:]))):
+        image = _fill(size, value)
+        for offset, data in pieces:
+            image[offset:offset + len(data)] = data
+        return bytes(image)
+    block = bytes([value]) * min(size, _FILL_BLOCK)
+    out: list[bytes | memoryview] = []
+
+    def gap(n: int) -> None:
+        out.extend([block] * (n // len(block)) if n >= len(block) else [])
+        if n % len(block):
+            out.append(memoryview(block)[:n % len(block)])
+
+    pos = 0
+    for offset, data in ordered:
+        gap(offset - pos)
+        out.append(data)
+        pos = offset + len(data)
+    gap(size - pos)
+    return b"".join(out)
 
 
 def assemble_mcu(layout: McuLayout, parts: list[Part]) -> Image:
@@ -74,11 +107,10 @@ def assemble_mcu(layout: McuLayout, parts: list[Part]) -> Image:
             placed.append((seg, part.source.file))
     _check_overlaps(placed)
 
-    image = _fill(layout.flash_size, layout.fill)
+    image = _compose(layout.flash_size, layout.fill,
+                     [(seg.address - layout.flash_base, seg.data) for part in parts for seg in part.segments])
     regions = []
     for part in parts:
-        for seg in part.segments:
-            image[seg.address - layout.flash_base:seg.end - layout.flash_base] = seg.data
         if part.segments:
             start = min(s.address for s in part.segments)
             end = max(s.end for s in part.segments)
@@ -140,9 +172,8 @@ def assemble_sflash(layout: SflashLayout, chip: Chip, components: dict[str, tupl
     if layout.apps_start_sector * layout.sector_size <= lut_start < (layout.apps_start_sector + 1) * layout.sector_size:
         raise PlacementError(f"apps LUT at 0x{lut_start:X} overlaps the first component sector {layout.apps_start_sector}")
     entries = plan_sflash(layout, chip, {name: len(data) for name, (data, _) in components.items()})
-    image = _fill(chip.size, layout.fill)
     lut = lut_sector(layout, entries)
-    image[lut_start:lut_start + len(lut)] = lut
+    pieces = [(lut_start, lut)]
     regions = [PlacedRegion("lut", lut_start, len(lut), None)]
     for entry in entries:
         if entry.name in components:
@@ -150,8 +181,9 @@ def assemble_sflash(layout: SflashLayout, chip: Chip, components: dict[str, tupl
             offset = entry.start_sector * layout.sector_size
             if lut_start in range(offset, offset + entry.sector_count * layout.sector_size):
                 raise PlacementError(f"{entry.name} sectors {entry.start_sector}+{entry.sector_count} overlap the apps LUT", source.file)
-            image[offset:offset + len(data)] = data
+            pieces.append((offset, data))
             regions.append(PlacedRegion(entry.name, offset, len(data), source))
+    image = _compose(chip.size, layout.fill, pieces)
     regions.sort(key=lambda r: r.offset)
     return Image("sflash", 0, layout.fill, image, regions, entries)
 
