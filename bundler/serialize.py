@@ -11,8 +11,9 @@ row per unit: serial, MAC, per-unit files, whole-image CRC-32 / sum32, checksums
 and the exact bytes for every range), and with a computed CRC per-unit Intel HEX patches (the DCT sector at
 0x08004000; the SFLASH DCT image's sectors), plus whole per-unit images with --full.
 
-With --state FILE, issued serial and MAC ranges are recorded (JSON) and never issued again; the state is updated
-only after the outputs are published. Secrets of the DCT never reach the CSV, the manifest or the console.
+With --state FILE, issued serial and MAC ranges are recorded (JSON) and never issued again; they are reserved in
+the state after every check has passed and before the outputs are published, so a failed or killed publish burns
+numbers rather than issuing them twice. Secrets of the DCT never reach the CSV, the manifest or the console.
 """
 
 from __future__ import annotations
@@ -347,7 +348,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
     from .dct import dct_serial_fields, effective_options, options_for_board, patch_dct
     from .manifest import dumps, validate
     from .output import atomic_write
-    from .publish import publish
+    from .publish import check_out_dir, publish
     from .writers import intel_hex
 
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -440,20 +441,24 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         result.files = list(files)
 
         protected = [project.path, *project.input_paths(), *([state_path] if state_path else [])]
-        publish(out, files, protected=protected)  # type: ignore[arg-type]  # a Mapping: publish only iterates it
-
+        check_out_dir(out, protected)
         if state_path is not None and state_doc is not None:
+            # reserve the numbers BEFORE publishing: if publishing then fails or the run is killed, they are burned
+            # (never issued twice) rather than issued again by the next run
             run = {"product": project.name, "count": count, "serial_first": serials[0], "serial_last": serials[-1],
                    "mac_first": macs[0], "mac_last": macs[-1], "out": str(out.resolve())}
             created = manifest.get("created")
             if created:
                 run["created"] = created
             state_doc["runs"].append(run)
-            try:
-                atomic_write(state_path, json.dumps(state_doc, indent=2) + "\n")
-            except OutputError as exc:
-                raise OutputError(f"outputs published in {out}, but the state was NOT updated ({exc}); add this run "
-                                  f"by hand before the next one: {json.dumps(run)}") from None
+            atomic_write(state_path, json.dumps(state_doc, indent=2) + "\n")
+        try:
+            publish(out, files, protected=protected)  # type: ignore[arg-type]  # a Mapping: publish only iterates it
+        except OutputError as exc:
+            if state_path is None:
+                raise
+            raise OutputError(f"{exc}; serials {serials[0]}..{serials[-1]} and MACs {macs[0]}..{macs[-1]} stay "
+                              f"reserved in {state_path} (not reused)") from None
     return result
 
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from bundler.build import make_bundle
 from bundler.cli import app
 from bundler.config import load_project
-from bundler.errors import ConfigError, OutputError
+from bundler.errors import BundleError, ConfigError, OutputError
 from bundler.manifest import load as load_manifest
 from bundler.serialize import mac_addresses, serial_numbers, serialize
 
@@ -413,3 +413,24 @@ def test_without_sflash_dct_image_only_mcu_ranges(tmp_path: Path) -> None:
     mcu = patched((tmp_path / "out" / "mcu.bin").read_bytes(), rows[1], header, "mcu.bin", FLASH_BASE)
     assert int(rows[1]["sflash_crc32"], 16) == zlib.crc32((tmp_path / "out" / "sflash.bin").read_bytes())
     assert int(rows[1]["mcu_crc32"], 16) == zlib.crc32(mcu)
+
+
+def test_numbers_stay_reserved_when_publishing_fails_late(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A publish that fails after the checks (disk full, kill) must not let the next run issue the same numbers."""
+    import errno
+
+    import bundler.publish as publish
+
+    toml = copy_sample(tmp_path / "p")
+    state = tmp_path / "issued.json"
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(publish.os, "rename", fail)  # the swap into place (the state is written with os.replace)
+    with pytest.raises(OutputError, match="stay reserved"):
+        serialize(toml, 2, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "o", state=state)
+    monkeypatch.undo()
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(BundleError, match="already issued"):
+        serialize(toml, 2, "SN00000002", "02:0A:F7:00:00:20", tmp_path / "o", state=state)
