@@ -37,6 +37,10 @@ BOOT_AT, DCT1_AT, APP_AT = 0x08000000, 0x08004000, 0x0800C000
 SECTOR = 4096
 CROSS = os.environ.get("CROSS", "arm-none-eabi-")
 PY = sys.executable
+# Child processes run with a bytecode cache, as an installed tool does (this environment may set
+# PYTHONDONTWRITEBYTECODE=1, which makes every run compile bundler/ from source: ~50 ms). The cache goes under
+# bench/_work/ (PYTHONPYCACHEPREFIX), not into the source tree. Set in main() once --work is known.
+ENV = dict(os.environ)
 
 
 def bundle_cmd() -> list[str]:
@@ -123,7 +127,7 @@ def elf(work: Path, name: str, origin: int, length: int, text: bytes, data: byte
 
 
 def run_checked(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)
     if proc.returncode:
         raise SystemExit(f"bench: command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-2000:]}")
     return proc
@@ -270,7 +274,8 @@ def prepare_plan(folder: Path, inputs: Path) -> dict:
     plan = {"mcu": {"base": FLASH_BASE, "size": FLASH_SIZE, "fill": 0xFF, "parts": mcu_parts},
             "sflash": {"base": 0, "size": len(sflash_bin), "fill": 0xFF, "parts": sflash_parts},
             "ref": str(ref), "config": str(folder / "bundle.toml"),
-            "artefact_bytes": sum((ref / f).stat().st_size for f in ("mcu.bin", "mcu.hex", "sflash.bin", "manifest.json"))}
+            "artefact_bytes": sum(f.stat().st_size for f in ref.iterdir() if f.is_file()),
+            "artefact_files": sorted(f.name for f in ref.iterdir() if f.is_file())}
     (folder / "plan.json").write_text(json.dumps(plan, indent=1))
     return plan
 
@@ -412,7 +417,7 @@ def esptool_cmds(plan: dict, out: Path) -> list[list[str]] | None:
 
 
 def inspect_available() -> bool:
-    proc = subprocess.run([*bundle_cmd(), "inspect", "--help"], capture_output=True, text=True)
+    proc = subprocess.run([*bundle_cmd(), "inspect", "--help"], capture_output=True, text=True, env=ENV)
     return proc.returncode == 0 and "--manifest" in proc.stdout
 
 
@@ -453,7 +458,7 @@ def run_once(cmds: list[list[str]], cwd: Path) -> tuple[float, int]:
     for cmd in cmds:
         with tempfile.NamedTemporaryFile("r") as rss, tempfile.TemporaryFile() as err:
             full = [TIME, "-f", "%M", "-o", rss.name, *cmd] if TIME else cmd
-            proc = subprocess.Popen(full, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(full, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=ENV)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             if proc.returncode:
@@ -464,13 +469,16 @@ def run_once(cmds: list[list[str]], cwd: Path) -> tuple[float, int]:
 
 
 def measure(case: str, make_cmds, reps: int, cwd: Path, out: Path | None, note: str = "") -> Result:
-    """`make_cmds(out)` -> command list; `out` is emptied (untimed) before each repetition."""
+    """`make_cmds(out)` -> command list; `out` is emptied (untimed) before each repetition. One untimed warm-up run
+    first (page cache, bytecode cache)."""
     res = Result(case, note=note)
-    for _ in range(reps):
+    for rep in range(reps + 1):
         if out is not None:
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
         t, rss = run_once(make_cmds(out), cwd)
+        if rep == 0:
+            continue
         res.times.append(t)
         res.rss_kib.append(rss)
     return res
@@ -643,7 +651,7 @@ def profile(folder: Path, plan: dict) -> None:
     code = ("import cProfile, pstats, sys; from bundler.cli import main; sys.argv = ['bundle', 'build', %r, '--out', %r];"
             "p = cProfile.Profile(); p.enable()\ntry: main()\nexcept SystemExit: pass\n"
             "p.disable(); pstats.Stats(p).sort_stats('tottime').print_stats(18)") % (plan["config"], str(out))
-    text = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=folder).stdout
+    text = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=folder, env=ENV).stdout
     lines = [ln for ln in text.splitlines() if ln.strip()]
     start = next(i for i, ln in enumerate(lines) if "ncalls" in ln)
     print("\nprofile: cProfile of `bundle build`, top functions by own time")
@@ -651,7 +659,7 @@ def profile(folder: Path, plan: dict) -> None:
     shutil.rmtree(out, ignore_errors=True)
     err = subprocess.run([PY, "-X", "importtime", "-c", "import sys; from bundler.cli import main; "
                           f"sys.argv=['bundle','build',{plan['config']!r},'--out',{str(out)!r}]; main()"],
-                         capture_output=True, text=True, cwd=folder).stderr
+                         capture_output=True, text=True, cwd=folder, env=ENV).stderr
     top = []
     for ln in err.splitlines():
         if ln.startswith("import time:") and "|" in ln and "self" not in ln:
@@ -668,7 +676,7 @@ def profile(folder: Path, plan: dict) -> None:
             "{cur / 2**20:.1f} MiB')\n"
             "for s in tracemalloc.take_snapshot().statistics('lineno')[:8]: print('  ', s)")
     print("\nprofile: tracemalloc of build_bundle (memory still held at the end, by line)")
-    print(subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=folder).stdout.rstrip())
+    print(subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=folder, env=ENV).stdout.rstrip())
 
 
 def main() -> None:
@@ -694,6 +702,8 @@ def main() -> None:
     if args.scaling:
         sizes = [] if args.scaling == "none" else [int(x) for x in args.scaling.split(",")]
     work = args.work.resolve()
+    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     missing = [t for t in ("srec_cat", f"{CROSS}gcc", f"{CROSS}objcopy") if shutil.which(t) is None]
     if TIME is None:
         print("bench: GNU time (/usr/bin/time, Debian package `time`) not found: RSS figures include this process's")
@@ -706,11 +716,12 @@ def main() -> None:
     plan = prepare_plan(folder, inputs)
     sizes_txt = ", ".join(f"{Path(p).name} {Path(p).stat().st_size / KIB:.0f} KiB" for _, p in plan["sflash"]["parts"])
     print(f"bench: seed {args.seed}, {reps} reps, python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
-          f"inputs made in {time.perf_counter() - t0:.1f} s")
+          f"inputs made in {time.perf_counter() - t0:.1f} s; bytecode cache {ENV['PYTHONPYCACHEPREFIX']}; "
+          f"1 untimed warm-up per case")
     print(f"MCU 1 MiB: bootloader.bin 16 KiB, dct1 {Path(plan['mcu']['parts'][1][1]).stat().st_size} B, "
           f"app.bin {Path(plan['mcu']['parts'][2][1]).stat().st_size / KIB:.0f} KiB (app.elf 2 PT_LOAD)")
     print(f"SFLASH {chip_mib} MiB: {sizes_txt}")
-    print(f"artefacts: {plan['artefact_bytes'] / MIB:.1f} MiB (mcu.bin + mcu.hex + sflash.bin + manifest.json)")
+    print(f"artefacts: {plan['artefact_bytes'] / MIB:.1f} MiB ({', '.join(plan['artefact_files'])})")
 
     build = bench_chip(folder, plan, reps)
     print_table(f"build, {chip_mib} MiB SFLASH (all outputs byte-checked against ours)", build, build[0])
