@@ -335,10 +335,13 @@ def _rich(blocks: list[Block], out: TextIO) -> None:
     from rich.markup import escape
     from rich.table import Table as RichTable
 
+    from rich import box
+
     console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, width=max(console.width, 132))  # the tables are wide
     for blk in blocks:
         if isinstance(blk, Table):
-            t = RichTable(title=escape(blk.title), title_justify="left", show_lines=False)
+            t = RichTable(title=escape(blk.title), title_justify="left", show_lines=False, box=box.SIMPLE_HEAD)
             for col in blk.columns:
                 t.add_column(escape(col), overflow="fold")
             for row in blk.rows:
