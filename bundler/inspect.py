@@ -186,7 +186,10 @@ def _expand(paths: Iterable[str | Path], manifest_path: Path | None) -> list[tup
     skip = manifest_path.resolve() if manifest_path is not None else None
     for p in map(Path, paths):
         if p.is_dir():
-            inside = sorted((q for q in p.rglob("*") if q.is_file()), key=lambda q: q.as_posix())
+            try:
+                inside = sorted((q for q in p.rglob("*") if q.is_file()), key=lambda q: q.as_posix())
+            except OSError as exc:
+                raise InputError(f"cannot list the folder: {exc.strerror}", _display(p)) from None
             for q in inside:
                 if q.resolve() == skip or q.suffix.lower() in SKIPPED_SUFFIXES or q.name.startswith("."):
                     continue
