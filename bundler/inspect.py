@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 from . import TOOL_NAME, __version__
 from .checksums import Checksums, crc32, hex32, sha256
-from .errors import BundleError, ConfigError, InputError, hexsize
+from .errors import BundleError, InputError, hexsize
 from .layout import LAYOUTS_DIR, Board, Chip, Region, load_board, load_chip, read_toml
 
 INSPECT_VERSION = 1
@@ -837,7 +837,7 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
                   mcu_locations: tuple[str, list[Any]] | None) -> dict[str, Any]:
     """The apps look-up table entry by entry (headers found through the DCT's apps_locations), what each entry
     holds, header slots after the 8th, and sectors that no entry uses but are not erased."""
-    from .formats.lut import APP_COMPONENTS, APP_HEADER_SIZE, COMPONENTS, app_header_t
+    from .formats.lut import APP_HEADER_SIZE, COMPONENTS, app_header_t
 
     sf = ctx.board.sflash
     chip_size = chip.size
