@@ -302,8 +302,8 @@ def _mcu_score(data: bytes, board: Board) -> tuple[int, list[str]]:
             score += 2
             why.append(f"DCT magic in {copy}")
             break
-    boot = mcu.regions[0]
-    if _vectors_ok(data, 0, board, boot):
+    boot = _boot_region(board)
+    if _vectors_ok(data, boot.start - mcu.flash_base, board, boot):
         score += 1
         why.append(f"vector table at 0x{mcu.flash_base:08X}")
     app = mcu.region(board.sflash.app_region)
@@ -514,7 +514,7 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
                         "present": len(chunk), **_region_sums(chunk, mcu.fill)})
     dct = decode_dct_copies(rep, data, ctx)
     vectors = {}
-    boot_region = mcu.regions[0]
+    boot_region = _boot_region(board)
     app = mcu.region(board.sflash.app_region)
     for name, region in (("bootloader", boot_region), (board.sflash.app_region, app)):
         off = region.start - mcu.flash_base
@@ -542,6 +542,11 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
         _report_vectors(rep, checks, name, region)
     return {"flash_base": mcu.flash_base, "flash_size": mcu.flash_size, "fill": mcu.fill, "regions": regions,
             "dct": dct, "vectors": vectors}
+
+
+def _boot_region(board: Board) -> Region:
+    """The layout region named "bootloader" (else the first one): the bootloader's vector table starts it."""
+    return next((r for r in board.mcu.regions if r.name == "bootloader"), board.mcu.regions[0])
 
 
 def _parse_vectors(data: bytes, offset: int) -> Any:
@@ -1268,7 +1273,8 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
                         where = (f"; first difference at offset 0x{off + d:X} (address 0x{abase + off + d:08X}): "
                                  f"0x{chunk[d]:02X}, expected 0x{reference[off + d]:02X}")
                 else:
-                    where = "; first differing byte unknown (the artefact file is not next to the manifest)"
+                    where = ("; first differing byte unknown (the artefact file is not next to the manifest, or "
+                             "differs from it)")
                 fd = entry["first_difference"]
                 rep.add("fail", "region_mismatch", f"region {r['name']} (offset 0x{off:X}, address 0x{abase + off:08X}, "
                         f"{hexsize(rsize)}) differs: crc32 {entry['actual']['crc32']} expected {r['crc32']}, sha256 "
