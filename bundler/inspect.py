@@ -381,6 +381,7 @@ def _elf_header(data: bytes) -> tuple[Any, int, int | None] | None:
 
 def _decode(rep: FileReport, item: Loaded, ctx: Context, locations: list[tuple[str, list[Any]]]) -> None:
     kind = rep.doc["kind"]
+    flash_image = None
     if kind == "mcu":
         image = _mcu_image(rep, item, ctx)
         rep.doc["mcu"] = decode_mcu(rep, image, ctx)
@@ -396,7 +397,9 @@ def _decode(rep: FileReport, item: Loaded, ctx: Context, locations: list[tuple[s
         rep.doc["dct"] = decode_dct_file(rep, item, ctx)
         art_image = item.image
     elif kind == "app":
-        rep.doc["app"] = decode_elf(rep, item.image, ctx.board, region=None)
+        flash: list[tuple[int, bytes]] = []
+        rep.doc["app"] = decode_elf(rep, item.image, ctx.board, region=None, flash_out=flash)
+        flash_image = flash[0] if flash else None
         art_image = item.image
     elif kind == "filesystem":
         rep.doc["filesystem"] = decode_filesystem(rep, item.image, region=None)
@@ -408,7 +411,7 @@ def _decode(rep: FileReport, item: Loaded, ctx: Context, locations: list[tuple[s
         if kind in ("mcu", "sflash"):
             rep.doc["verification"] = verify(rep, item, ctx)
         else:
-            rep.doc["verification"] = verify_component(rep, kind, art_image, ctx)
+            rep.doc["verification"] = verify_component(rep, kind, art_image, ctx, flash_image)
 
 
 def _mcu_image(rep: FileReport, item: Loaded, ctx: Context) -> bytes:
@@ -718,9 +721,12 @@ def decode_dct_file(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, An
 # ---- stored ELF (apps, DCT image)
 
 
-def decode_elf(rep: FileReport, blob: bytes, board: Board, *, region: str | None, role: str = "app") -> dict[str, Any]:
+def decode_elf(rep: FileReport, blob: bytes, board: Board, *, region: str | None, role: str = "app",
+               flash_out: list[tuple[int, bytes]] | None = None) -> dict[str, Any]:
     """A stored ELF as the WICED loader reads it (wiced-formats.md §3.3): header, program headers, which are loaded
-    and where, the entry point, the vector table at the app region's start. Findings name `region`."""
+    and where, the entry point, the vector table at the app region's start. Findings name `region`. `flash_out`
+    receives (address, bytes) the loader would write into the app region; a DCT image's segment is returned under
+    "_dct_blob" (callers pop it before the report is shown)."""
     from construct import ConstructError
 
     from .formats.elf import ELF_MAGIC, EM_ARM, Elf32_Ehdr, Elf32_Phdr, loaded_by_wiced
@@ -808,6 +814,16 @@ def decode_elf(rep: FileReport, blob: bytes, board: Board, *, region: str | None
                 checks = _vector_checks(v, board, app)
                 out["vectors"] = {"address": app.start, **checks}
                 _report_vectors(rep, checks, app.name, app, where=f"{what}: ")
+    # the bytes the loader writes into the app region (segments by p_paddr, gaps erased): compared with the MCU
+    # image's app region when an app ELF is checked against a manifest
+    flash = sorted((ph.p_paddr, d) for ph, d in loaded if app.contains(ph.p_paddr, len(d)))
+    if flash:
+        start, end = flash[0][0], max(a + len(d) for a, d in flash)
+        image = bytearray(bytes([mcu.fill])) * (end - start)
+        for a, d in flash:
+            image[a - start:a - start + len(d)] = d
+        if flash_out is not None:
+            flash_out.append((start, bytes(image)))
     return out
 
 
@@ -1342,11 +1358,21 @@ def _where(art: dict[str, Any], offset: int, ctx: Context) -> str:
     return f"sector {s} (unused, erased area)"
 
 
-def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context) -> dict[str, Any]:
-    """A single component file (a stored app, the DCT, the filesystem, the firmware): compared with the SFLASH
-    region of the same content, if the manifest has one."""
+def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context,
+                     flash_image: tuple[int, bytes] | None = None) -> dict[str, Any]:
+    """A single component file (a stored app, the DCT, the filesystem, the firmware): compared with the region of
+    the same content, if the manifest has one; an app ELF also by the bytes it loads into the MCU's app region."""
     assert ctx.manifest is not None
     digest = sha256(data)
+    if flash_image is not None:
+        start, image = flash_image
+        loaded = sha256(image)
+        for art in ctx.manifest["artefacts"]:
+            for r in art["regions"]:
+                if art["kind"] == "mcu" and art["base_address"] + r["offset"] == start and r["sha256"] == loaded:
+                    rep.add("note", "matches_region", f"loads the same {hexsize(len(image))} as region {r['name']} of "
+                            f"{art['file']} (at 0x{start:08X})", region=r["name"])
+                    return {"artefact": art["file"], "region": r["name"], "result": "pass"}
     for art in ctx.manifest["artefacts"]:
         for r in art["regions"]:
             if r["sha256"] == digest:

@@ -50,7 +50,14 @@ def _write(out: TextIO, text: str) -> None:
 
 
 def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2) + "\n"
+    return json.dumps(report, indent=2, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    """Last-resort spelling for a value the report should not hold (so output never fails)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"hex": bytes(value).hex()}
+    return str(value)
 
 
 # --------------------------------------------------------------------------------------------------- content

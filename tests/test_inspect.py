@@ -477,3 +477,8 @@ def test_kind_forced_and_component_files_against_manifest(built) -> None:
     assert doc["files"][0]["verification"]["region"] in ("fr_app", "ota_app")
     code, doc = run_json(SAMPLE / "build" / "app.elf")
     assert code == 0 and doc["files"][0]["app"]["vectors"]["ok"]
+    # an app ELF is checked by the bytes it loads into the MCU's app region
+    code, doc = run_json(SAMPLE / "build" / "app.elf", "--manifest", built["out"] / "manifest.json")
+    assert code == 0 and doc["files"][0]["verification"] == {"artefact": "mcu.bin", "region": "app", "result": "pass"}
+    code, doc = run_json(SAMPLE / "build" / "bootloader.elf", "--manifest", built["out"] / "manifest.json")
+    assert code == 1 and doc["files"][0]["verification"]["result"] == "fail"  # not an app-region image
