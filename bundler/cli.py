@@ -256,6 +256,9 @@ def inspect_cmd(
     kind: str = typer.Option(None, "--kind", help="force the kind: mcu | sflash | dct | app | filesystem | wifi_firmware"),
     board: str = typer.Option(None, "--board", help="board layout (default: the manifest's, else bcm943362wcd4)"),
     chip: str = typer.Option(None, "--chip", help="serial-flash chip (default: the manifest's, else from the size)"),
+    pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
+                                                       "(manifest.json.sig) does not verify"),
+    map_svg: Path = typer.Option(None, "--map", help="also write an SVG memory map of the MCU/SFLASH images"),
 ) -> None:
     """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file.
 
@@ -266,8 +269,22 @@ def inspect_cmd(
     from .inspect import inspect_paths
     from .report import render
 
+    if pubkey is not None:
+        from .errors import InputError
+        from .signing import verify
+
+        if manifest is None:
+            raise InputError("--pubkey verifies a manifest's signature: give --manifest too")
+        verify(manifest, pubkey)
     report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip)
     render(report, as_json=as_json)
+    if map_svg is not None:
+        from .output import atomic_write
+        from .svgmap import maps_from_report, render_svg
+
+        maps = maps_from_report(report)
+        if maps:
+            atomic_write(map_svg, render_svg(maps, "Memory map", xml_declaration=True))
     raise typer.Exit(report["exit_code"])
 
 

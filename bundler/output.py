@@ -20,6 +20,9 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write here: {exc.strerror}", path.parent) from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; an output is an ordinary file
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

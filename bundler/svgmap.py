@@ -368,3 +368,28 @@ def svg_from_image(kind: str, size: int, regions: Iterable[Any], lut: Iterable[A
     cm = chip_map(kind, size, regions, lut=lut, reserved=reserved, base_address=base_address,
                   sector_size=sector_size, fill=fill, title=title)
     return render_svg([cm], title or f"Memory map — {cm.title}", xml_declaration=True)
+
+
+def maps_from_report(report: Mapping[str, Any]) -> list[ChipMap]:
+    """One ChipMap per MCU or SFLASH image that `bundle inspect` decoded (for `inspect --map`)."""
+    maps = []
+    for f in report.get("files", []):
+        if f.get("kind") == "mcu" and "mcu" in f:
+            m = f["mcu"]
+            written = [(r["name"], r["offset"], r["used_size"]) for r in m["regions"] if not r["erased"]]
+            reserved = [(r["name"], r["offset"], r["size"]) for r in m["regions"]]
+            maps.append(chip_map("mcu", m["flash_size"], written, reserved=reserved, base_address=m["flash_base"],
+                                 title=f"{f['file']} — MCU internal flash", fill=m.get("fill", 0xFF)))
+        elif f.get("kind") == "sflash" and "sflash" in f:
+            s = f["sflash"]
+            sizes = {c["name"]: c.get("size", 0) for c in s.get("components", [])}
+            written = [(r["name"], r["offset"], r["used_size"]) for r in s.get("regions", [])]
+            for entry in s.get("entries", []):
+                left = sizes.get(entry["name"], 0)
+                for run in entry.get("runs", []):  # a component's bytes fill its sector runs in order
+                    if left > 0 and not run.get("past_chip"):
+                        written.append((entry["name"], run["address"], min(run["size"], left)))
+                        left -= run["size"]
+            maps.append(chip_map("sflash", s["chip"]["size"], written, lut=s.get("entries"),
+                                 sector_size=s["sector_size"], title=f"{f['file']} — serial flash {s['chip']['name']}"))
+    return maps

@@ -237,3 +237,31 @@ def test_signed_manifest_verifies_and_edits_are_caught(sample_copy: Path, tmp_pa
         verify(out / "manifest.json", other_dir / "bundle-signing.pub")
     with pytest.raises(InputError, match="not an unencrypted PEM public key"):
         verify(out / "manifest.json", key)
+
+
+def test_inspect_pubkey_refuses_an_edited_manifest(sample_copy: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["keygen", "--out", str(tmp_path)])
+    out = tmp_path / "out"
+    runner.invoke(app, ["build", str(sample_copy), "--out", str(out), "--sign", str(tmp_path / "bundle-signing.key")])
+    args = ["inspect", str(out / "mcu.bin"), "--manifest", str(out / "manifest.json"),
+            "--pubkey", str(tmp_path / "bundle-signing.pub")]
+    assert runner.invoke(app, args).exit_code == 0
+    text = (out / "manifest.json").read_text()
+    (out / "manifest.json").write_text(text.replace('"fill": 255', '"fill": 0', 1))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "manifest was edited" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, args[:2] + args[4:])
+    assert result.exit_code == 2 and "give --manifest too" in result.output
+
+
+def test_inspect_map_draws_both_images(sample_build, tmp_path: Path) -> None:
+    out, bundle = sample_build
+    svg = tmp_path / "map.svg"
+    result = CliRunner().invoke(app, ["inspect", str(out / "mcu.bin"), str(out / "sflash.bin"), "--map", str(svg)])
+    assert result.exit_code == 0, result.output
+    text = svg.read_text()
+    assert text.startswith("<?xml") and "<svg" in text
+    for name in ("bootloader", "dct1", "app", "fr_app", "dct_image", "wifi_firmware", "0x0800C000"):
+        assert name in text, name
+    assert oct(svg.stat().st_mode & 0o777) == "0o644"
