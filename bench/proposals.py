@@ -9,6 +9,8 @@ the what-if's files must equal the reference build's byte for byte).
 2. bundler/jobsheet.py _hex_data_sum: the build already knows which bytes its own mcu.hex holds (the whole image
    unless hex_skip_fill), so the job sheet can take their sum from the image (sum32, memoized with the manifest's)
    instead of re-parsing 65,000 HEX lines. Here: the image the HEX was written from, as the build would pass it.
+3. bundler/cli.py inspect (or bundler/inspect.py inspect_paths): run inside `checksums.memoized()`, so each file's
+   bytes are hashed once rather than once per view of them (measured: ~250 -> ~180 ms of inspect's own work).
 """
 
 from __future__ import annotations
@@ -93,5 +95,18 @@ def run_build_with_proposals(argv: list[str]) -> None:
     main()
 
 
+def run_inspect_memoized(argv: list[str]) -> None:
+    """`bundle inspect ...` inside checksums.memoized()."""
+    from bundler.checksums import memoized
+    from bundler.cli import main
+
+    sys.argv = ["bundle", *argv]
+    with memoized():
+        main()
+
+
 if __name__ == "__main__":
-    run_build_with_proposals(sys.argv[1:])
+    if sys.argv[1:2] == ["inspect"]:
+        run_inspect_memoized(sys.argv[1:])
+    else:
+        run_build_with_proposals(sys.argv[1:])

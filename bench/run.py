@@ -558,6 +558,9 @@ def bench_inspect(folder: Path, plan: dict, reps: int) -> list[Result]:
                str(ref / "manifest.json")]
         results.append(measure("bundle inspect --manifest", lambda o: [cmd], reps, folder, None,
                                "mcu.bin + sflash.bin vs manifest"))
+        whatif = [PY, str(Path(__file__).resolve().parent / "proposals.py"), *cmd[len(bundle_cmd()):]]
+        results.append(measure("inspect + proposals", lambda o: [whatif], reps, folder, None,
+                               "what-if: inside checksums.memoized()"))
     else:
         results.append(Result("bundle inspect --manifest", note="not available (no `bundle inspect --manifest` yet)",
                               available=False))
