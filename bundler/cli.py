@@ -6,7 +6,6 @@ Heavy modules (construct, intelhex, elftools, rich, jsonschema) are imported ins
 
 from __future__ import annotations
 
-import sys
 from functools import wraps
 from pathlib import Path
 from typing import Any, Callable

@@ -28,7 +28,7 @@ from typing import Any, Iterable
 from . import TOOL_NAME, __version__
 from .checksums import Checksums, crc32, hex32, sha256
 from .errors import BundleError, InputError, hexsize
-from .layout import LAYOUTS_DIR, Board, Chip, Region, load_board, load_chip, read_toml
+from .layout import Board, Chip, Region, chip_names, load_board, load_chip
 
 INSPECT_VERSION = 1
 KINDS = ("mcu", "sflash", "dct", "app", "filesystem", "wifi_firmware")
@@ -56,13 +56,9 @@ class Context:
 
     @property
     def dct_options(self) -> Any:
-        from .dct import DctOptions
-        from .formats.lut import APP_HEADER_SIZE
+        from .dct import options_for_board
 
-        b = self.board
-        return DctOptions(copy_size=b.mcu.region(b.dct.copies[0]).size,
-                          apps_lut_header_loc=b.sflash.apps_lut_header_loc, app_header_size=APP_HEADER_SIZE,
-                          include_bt=b.dct.include_bt, include_p2p=b.dct.include_p2p, include_ota2=b.dct.include_ota2)
+        return options_for_board(self.board)
 
 
 class FileReport:
@@ -156,7 +152,7 @@ def _context(manifest: str | Path | None, board: str | Path | None, chip: str | 
         doc, path = _load_manifest(Path(manifest))
     board_name = board or (doc["board"]["layout"] if doc else DEFAULT_BOARD)
     the_board = load_board(board_name, Path.cwd())
-    chips = [load_chip(c["name"]) for c in read_toml(LAYOUTS_DIR / "chips.toml").get("chip", []) if "name" in c]
+    chips = [load_chip(name) for name in chip_names()]
     the_chip = None
     if chip is not None:
         the_chip = load_chip(chip)

@@ -56,7 +56,7 @@ def test_kit_for_each_adapter(tmp_path: Path, adapter: str) -> None:
     interface = ADAPTERS[adapter]
     assert (OPENOCD_SCRIPTS / interface).is_file() or not OPENOCD_SCRIPTS.is_dir()
     sh = (kit / "program.sh").read_text()
-    assert f"-f @TARGET@" not in sh and interface in sh and "target/stm32f2x.cfg" in sh
+    assert "-f @TARGET@" not in sh and interface in sh and "target/stm32f2x.cfg" in sh
     assert (kit / "program.sh").stat().st_mode & 0o111
     bat = (kit / "program.bat").read_bytes()
     assert b"\r\n" in bat and interface.encode() in bat and b"@" + b"INTERFACE@" not in bat
