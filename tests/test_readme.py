@@ -1,0 +1,43 @@
+"""The README stays true: its commands exist, and the production-line section is the kit's own README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.main import get_command
+
+from bundler.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_production_line_section_is_the_kit_readme() -> None:
+    section = README
+    start = section.index("## Production line")
+    end = section.index("<!-- end of production-line section -->")
+    assert section[start:end].strip() == (ROOT / "bundler" / "kit" / "README.md").read_text().strip()
+
+
+def test_every_bundle_command_in_the_readme_exists() -> None:
+    cli = get_command(app)
+    code = "\n".join(re.findall(r"```.*?```|`[^`\n]+`", README, re.S))  # code blocks and inline code only
+    used = set(re.findall(r"(?:^|[\s`/])bundle ([a-z]+)(?: ([a-z]+))?", code, re.M))
+    assert used
+    for command, sub in used:
+        assert command in cli.commands, command  # type: ignore[attr-defined]
+        group = cli.commands[command]  # type: ignore[attr-defined]
+        if hasattr(group, "commands") and sub:
+            assert sub in group.commands, f"{command} {sub}"
+
+
+def test_quick_start_commands() -> None:
+    quick = README[README.index("## Quick start"):README.index("## Describing a product")]
+    blocks = re.findall(r"```sh\n(.*?)\n```", quick, re.S)
+    assert blocks == [
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && "
+        ".venv/bin/bundle build samples/ota_demo/bundle.toml --out out/",
+        "bash .ci/run",
+    ]
+    assert (ROOT / ".ci" / "run").read_text().count(".venv/bin/python -m pytest") == 1
