@@ -232,3 +232,33 @@ def test_manifest_load_validates(sample_build, tmp_path: Path) -> None:
     broken.write_text("{")
     with pytest.raises(InputError, match="not JSON"):
         load(broken)
+
+
+def test_unstripped_app_is_reduced_to_header_phdrs_and_segments(sample_copy: Path, tmp_path: Path) -> None:
+    """fr_app given as the unstripped ELF: stored without sections or symbols, same loadable bytes."""
+    from bundler.build import build_bundle
+
+    sample_copy.write_text(sample_copy.read_text().replace('fr_app = "build/ota_fr.stripped.elf"',
+                                                           'fr_app = "build/ota_fr.elf"'))
+    bundle = build_bundle(sample_copy, tmp_path / "o")
+    region = next(r for r in bundle.sflash.regions if r.name == "fr_app")
+    stored = tmp_path / "fr.elf"
+    stored.write_bytes(bytes(bundle.sflash.region_bytes(region)))
+    original = sample_copy.parent / "build" / "ota_fr.elf"
+    assert stored.stat().st_size < original.stat().st_size
+    headers = run("arm-none-eabi-readelf", "-hSs", stored)
+    assert "There are no sections in this file" in headers and "Number of section headers:         0" in headers
+    entry = re.search(r"Entry point address:\s+(0x[0-9a-f]+)", headers).group(1)
+    assert entry == re.search(r"Entry point address:\s+(0x[0-9a-f]+)", run("arm-none-eabi-readelf", "-h", original)).group(1)
+    assert [(p, s) for _, p, s in readelf_loads(stored)] == [(p, s) for _, p, s in readelf_loads(original)]
+    # load it as the WICED loader does (each phdr with p_filesz and p_type & 1: file bytes to p_paddr); objcopy
+    # cannot read an ELF without sections, so it only gives the reference image from the original
+    raw = stored.read_bytes()
+    _, _, _, _, phoff, _, _, _, phentsize, phnum = struct.unpack_from("<HHIIIIIHHH", raw, 16)
+    reference = objcopy_bin(original, tmp_path / "b.bin")
+    loaded = bytearray(b"\xff" * len(reference))
+    for i in range(phnum):
+        p_type, p_offset, _, p_paddr, p_filesz = struct.unpack_from("<5I", raw, phoff + i * phentsize)
+        if p_filesz and p_type & 1:
+            loaded[p_paddr - 0x0800C000:p_paddr - 0x0800C000 + p_filesz] = raw[p_offset:p_offset + p_filesz]
+    assert loaded == reference
