@@ -26,6 +26,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "_work"
@@ -468,20 +469,32 @@ def run_once(cmds: list[list[str]], cwd: Path) -> tuple[float, int]:
     return time.perf_counter() - start, peak
 
 
-def measure(case: str, make_cmds, reps: int, cwd: Path, out: Path | None, note: str = "") -> Result:
-    """`make_cmds(out)` -> command list; `out` is emptied (untimed) before each repetition. One untimed warm-up run
-    first (page cache, bytecode cache)."""
-    res = Result(case, note=note)
+@dataclass
+class Case:
+    result: Result
+    make_cmds: Callable[[Path | None], list[list[str]]]
+    cwd: Path
+    out: Path | None
+
+
+def case(name: str, make_cmds, cwd: Path, out: Path | None, note: str = "") -> Case:
+    return Case(Result(name, note=note), make_cmds, cwd, out)
+
+
+def run_all(cases: list[Case], reps: int) -> list[Result]:
+    """Round robin: repetition 1 of every case, then repetition 2, ... so that a burst of load from other processes
+    on the machine hits every case alike. `out` is emptied (untimed) before each run; repetition 0 is an untimed
+    warm-up (page cache, bytecode cache)."""
     for rep in range(reps + 1):
-        if out is not None:
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir(parents=True)
-        t, rss = run_once(make_cmds(out), cwd)
-        if rep == 0:
-            continue
-        res.times.append(t)
-        res.rss_kib.append(rss)
-    return res
+        for c in cases:
+            if c.out is not None:
+                shutil.rmtree(c.out, ignore_errors=True)
+                c.out.mkdir(parents=True)
+            t, rss = run_once(c.make_cmds(c.out), c.cwd)
+            if rep:
+                c.result.times.append(t)
+                c.result.rss_kib.append(rss)
+    return [c.result for c in cases]
 
 
 def check_same(ours: Path, theirs: Path, who: str, files=("mcu.bin", "sflash.bin")) -> None:
@@ -514,36 +527,42 @@ def bench_chip(folder: Path, plan: dict, reps: int, with_peers: bool = True) -> 
     ref = Path(plan["ref"])
     cfg = plan["config"]
     runs = folder / "runs"
-    results = [measure("bundle build", lambda o: [[*bundle_cmd(), "build", cfg, "--out", str(o)]], reps, folder,
-                       runs / "ours", "mcu.bin+mcu.hex+sflash.bin+manifest, from the ELFs")]
-    check_same(ref, runs / "ours", "bundle build (repeat)", ("mcu.bin", "mcu.hex", "sflash.bin", "manifest.json"))
+    mcu = plan["mcu"]
+    proposals = str(Path(__file__).resolve().parent / "proposals.py")
+    cases = [case("bundle build", lambda o: [[*bundle_cmd(), "build", cfg, "--out", str(o)]], folder, runs / "ours",
+                  "mcu.bin+mcu.hex+sflash.bin+manifest, from the ELFs")]
     if with_peers:  # what-if: the same CLI with the changes proposed in bench/proposals.py (outside bench/)
-        proposals = str(Path(__file__).resolve().parent / "proposals.py")
-        results.append(measure("bundle build + proposals", lambda o: [[PY, proposals, "build", cfg, "--out", str(o)]],
-                               reps, folder, runs / "proposals", "what-if: bench/proposals.py (HEX writer, job sheet)"))
-        check_same(ref, runs / "proposals", "bundle build + proposals", plan["artefact_files"])
-    results.append(measure("floor (plain Python)", lambda o: [worker_cmd("floor", folder, o)], reps, folder,
-                           runs / "floor", "bytearray+slices+crc32+sha256+hex, writes"))
+        cases.append(case("bundle build + proposals", lambda o: [[PY, proposals, "build", cfg, "--out", str(o)]],
+                          folder, runs / "proposals", "what-if: bench/proposals.py (HEX writer, job sheet)"))
+    cases.append(case("floor (plain Python)", lambda o: [worker_cmd("floor", folder, o)], folder, runs / "floor",
+                      "bytearray+slices+crc32+sha256+hex, writes"))
+    esptool_ok = esptool_cmds(plan, runs) is not None
+    if with_peers:
+        cases.append(case("srec_cat", lambda o: srec_cmds(plan, o), folder, runs / "srec_cat",
+                          "3 runs: mcu.bin, mcu.hex, sflash.bin; no manifest"))
+        if esptool_ok:
+            cases.append(case("esptool merge-bin", lambda o: esptool_cmds(plan, o), folder, runs / "esptool",
+                              "3 runs; its hex holds the parts only (no fill)"))
+        cases.append(case("bincopy (Python API)", lambda o: [worker_cmd("bincopy", folder, o)], folder,
+                          runs / "bincopy", "bin+hex, fill gaps; crc32+sha256"))
+    results = run_all(cases, reps)
+
+    # every output checked against the reference build (after the timed runs: the last run's files)
+    check_same(ref, runs / "ours", "bundle build (repeat)", plan["artefact_files"])
     check_same(ref, runs / "floor", "floor", ("mcu.bin", "mcu.hex", "sflash.bin"))
     if not with_peers:
         return results
-    results.append(measure("srec_cat", lambda o: srec_cmds(plan, o), reps, folder, runs / "srec_cat",
-                           "3 runs: mcu.bin, mcu.hex, sflash.bin; no manifest"))
+    check_same(ref, runs / "proposals", "bundle build + proposals", plan["artefact_files"])
     check_same(ref, runs / "srec_cat", "srec_cat")
-    mcu = plan["mcu"]
     if hex_image(runs / "srec_cat" / "mcu.hex", mcu["base"], mcu["size"]) != (ref / "mcu.bin").read_bytes():
         raise SystemExit("bench: srec_cat's mcu.hex does not load our mcu.bin")
-    if esptool_cmds(plan, runs) is None:
-        results.append(Result("esptool merge-bin", note="chip size not a --pad-to-size choice", available=False))
-    else:
-        results.append(measure("esptool merge-bin", lambda o: esptool_cmds(plan, o), reps, folder, runs / "esptool",
-                               "3 runs; its hex holds the parts only (no fill)"))
+    if esptool_ok:
         check_same(ref, runs / "esptool", "esptool")
         parts_bytes = sum(Path(p).stat().st_size for _, p in mcu["parts"])
         if hex_covers(runs / "esptool" / "mcu.hex") != parts_bytes:
             raise SystemExit("bench: esptool's mcu.hex does not hold exactly the MCU parts")
-    results.append(measure("bincopy (Python API)", lambda o: [worker_cmd("bincopy", folder, o)], reps, folder,
-                           runs / "bincopy", "bin+hex, fill gaps; crc32+sha256"))
+    else:
+        results.insert(-1, Result("esptool merge-bin", note="chip size not a --pad-to-size choice", available=False))
     check_same(ref, runs / "bincopy", "bincopy")
     if hex_image(runs / "bincopy" / "mcu.hex", mcu["base"], mcu["size"]) != (ref / "mcu.bin").read_bytes():
         raise SystemExit("bench: bincopy's mcu.hex does not load our mcu.bin")
@@ -552,26 +571,25 @@ def bench_chip(folder: Path, plan: dict, reps: int, with_peers: bool = True) -> 
 
 def bench_inspect(folder: Path, plan: dict, reps: int) -> list[Result]:
     ref = Path(plan["ref"])
-    results = []
+    cases = []
     if inspect_available():
         cmd = [*bundle_cmd(), "inspect", str(ref / "mcu.bin"), str(ref / "sflash.bin"), "--manifest",
                str(ref / "manifest.json")]
-        results.append(measure("bundle inspect --manifest", lambda o: [cmd], reps, folder, None,
-                               "mcu.bin + sflash.bin vs manifest"))
         whatif = [PY, str(Path(__file__).resolve().parent / "proposals.py"), *cmd[len(bundle_cmd()):]]
-        results.append(measure("inspect + proposals", lambda o: [whatif], reps, folder, None,
-                               "what-if: inside checksums.memoized()"))
-    else:
-        results.append(Result("bundle inspect --manifest", note="not available (no `bundle inspect --manifest` yet)",
-                              available=False))
-    results.append(measure("inspect floor", lambda o: [worker_cmd("inspect_floor", folder, Path("-"))], reps, folder,
-                           None, "read both + sha256/crc32 of files and regions"))
+        cases += [case("bundle inspect --manifest", lambda o: [cmd], folder, None, "mcu.bin + sflash.bin vs manifest"),
+                  case("inspect + proposals", lambda o: [whatif], folder, None, "what-if: inside checksums.memoized()")]
+    cases.append(case("inspect floor", lambda o: [worker_cmd("inspect_floor", folder, Path("-"))], folder, None,
+                      "read both + sha256/crc32 of files and regions"))
+    results = run_all(cases, reps)
+    if not cases[0].result.case.startswith("bundle inspect"):
+        results.insert(0, Result("bundle inspect --manifest", note="not available (no `bundle inspect --manifest` yet)",
+                                 available=False))
     return results
 
 
 def bench_startup(reps: int) -> list[Result]:
-    return [measure("bundle --help", lambda o: [[*bundle_cmd(), "--help"]], reps, ROOT, None),
-            measure("python -c 'import typer'", lambda o: [[PY, "-c", "import typer"]], reps, ROOT, None)]
+    return run_all([case("bundle --help", lambda o: [[*bundle_cmd(), "--help"]], ROOT, None),
+                    case("python -c 'import typer'", lambda o: [[PY, "-c", "import typer"]], ROOT, None)], reps)
 
 
 def fmt_row(r: Result, ratio: str = "") -> str:
@@ -626,7 +644,7 @@ def check_targets(build: list[Result], inspect: list[Result], startup: list[Resu
 
 def scaling(work: Path, inputs: Path, sizes: list[int], reps: int, seed: int) -> None:
     print(f"\nscaling: bundle build and the floor, SFLASH chip 2..{sizes[-1]} MiB (filesystem = chip/4 - 256 KiB), "
-          f"{reps} reps, medians")
+          f"{reps} reps; time = min over the repetitions (least disturbed by other load), RSS = median")
     print(f"{'chip MiB':>8} {'artefacts MiB':>13} {'build s':>8} {'s/MiB':>7} {'RSS MiB':>8} {'RSS/art':>7} "
           f"{'floor s':>8} {'floor RSS':>9} {'build/floor':>11}")
     rows = []
@@ -635,9 +653,9 @@ def scaling(work: Path, inputs: Path, sizes: list[int], reps: int, seed: int) ->
         plan = prepare_plan(folder, inputs)
         ours, floor = bench_chip(folder, plan, reps, with_peers=False)
         art = plan["artefact_bytes"] / MIB
-        rows.append((art, ours.median, ours.rss_mib))
-        print(f"{mib:>8} {art:13.1f} {ours.median:8.3f} {ours.median / art:7.4f} {ours.rss_mib:8.1f} "
-              f"{ours.rss_mib / art:7.2f} {floor.median:8.3f} {floor.rss_mib:9.1f} {ours.median / floor.median:11.2f}")
+        rows.append((art, ours.best, ours.rss_mib))
+        print(f"{mib:>8} {art:13.1f} {ours.best:8.3f} {ours.best / art:7.4f} {ours.rss_mib:8.1f} "
+              f"{ours.rss_mib / art:7.2f} {floor.best:8.3f} {floor.rss_mib:9.1f} {ours.best / floor.best:11.2f}")
     for label, idx in (("time", 1), ("RSS", 2)):
         xs, ys = [r[0] for r in rows], [r[idx] for r in rows]
         slope, icpt, r2 = linfit(xs, ys)
