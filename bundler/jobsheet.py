@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from .checksums import ProgrammerChecksums, crc32, hex32, merge_ranges, sha256, sum32
 from .errors import InputError, hexsize
+from .writers import hex_data_spans
 
 JOBSHEET_MD, JOBSHEET_HTML, MEMORY_MAP_SVG = "JOBSHEET.md", "jobsheet.html", "memory-map.svg"
 VERIFY = "verify on your equipment"
@@ -98,33 +99,6 @@ def _addr(n: int) -> str:
     return f"0x{n:08X}"
 
 
-def _hex_data_sum(text: bytes, base: int, size: int) -> int:
-    """32-bit sum of the data bytes an Intel HEX file holds (type-00 records; type-04 sets the upper address).
-    A line scan rather than intelhex: intelhex keeps a dict entry per byte (~100 MB and ~1 s per MiB)."""
-    upper, chunks = 0, []
-    for number, line in enumerate(text.decode("ascii", "replace").splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            if not line.startswith(":"):
-                raise ValueError("no ':'")
-            record = bytes.fromhex(line[1:])
-            length, rtype = record[0], record[3]
-            if len(record) != length + 5 or sum(record) & 0xFF:
-                raise ValueError("bad length or checksum")
-        except (ValueError, IndexError) as exc:
-            raise InputError(f"Intel HEX artefact line {number}: not a valid record ({exc})") from None
-        if rtype == 0:
-            address = upper + int.from_bytes(record[1:3], "big")
-            if not (base <= address and address + length <= base + size):
-                raise InputError(f"Intel HEX artefact line {number}: data at 0x{address:08X} lies outside the image")
-            chunks.append(record[4:4 + length])
-        elif rtype == 4:
-            upper = int.from_bytes(record[4:6], "big") << 16
-    return sum32(b"".join(chunks))
-
-
 def _serialization(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     entries = manifest.get("serialization") or []
     if not isinstance(entries, list):
@@ -179,8 +153,9 @@ def _crop_args(ranges: Sequence[tuple[int, int]]) -> str:
     return " ".join(f"{o:#x} {o + s:#x}" for o, s in merge_ranges(ranges))
 
 
-def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str | None, hex_text: bytes | None, written: list[tuple[int, int]],
-               excluded: list[tuple[int, int]], fill: int) -> list[Row]:
+def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str | None, hex_text: bytes | None,
+               hex_skip_fill: bool, written: list[tuple[int, int]], excluded: list[tuple[int, int]],
+               fill: int) -> list[Row]:
     sums = ProgrammerChecksums.of(image, written, excluded)
     files = [bin_name] + ([hex_name] if hex_name else [])
 
@@ -190,7 +165,10 @@ def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str 
             values[hex_name] = bin_value if hex_value is None else hex_value
         return values
 
-    file_sum_hex = hex32(_hex_data_sum(hex_text, base, len(image))) if hex_text is not None else None
+    # the data our .hex holds: every byte of the image, or its records that are not all fill (writers.intel_hex)
+    view = memoryview(image)
+    held = hex_data_spans(view, fill if hex_skip_fill else None)
+    file_sum_hex = hex32(sum(sum32(view[a:b]) for a, b in held) & 0xFFFFFFFF) if hex_text is not None else None
     mcu = kind == "mcu"
     dev_sum_by = ("Elnec PG4UW main checksum \"BYTE\" with the buffer covering the device{fn:elnec}; Dataman (32-bit "
                   "sum of all bytes{fn:dataman}; this row when the file covers the whole device); "
@@ -297,7 +275,7 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], boar
         matched.update(i for i, _, _, _ in units)
         base, size, fill = art["base_address"], art["size"], art["fill"]
         rows = _chip_rows(kind, image, base, art["file"], hx["file"] if hx else None, files[hx["file"]] if hx else None,
-                          written, [(o, s) for _, _, o, s in units], fill)
+                          bool(hx and hx.get("hex_skip_fill")), written, [(o, s) for _, _, o, s in units], fill)
         region_rows = [[r["name"], f"{_addr(base + r['offset'])}–{_addr(base + r['offset'] + r['size'] - 1)}",
                         _size(r["size"]), r["crc32"], (r.get("source") or {}).get("file", "generated")]
                        for r in regions]
