@@ -18,15 +18,17 @@ Formats and rules: ../shared/docs/wiced-formats.md §1 (flash map), §2 (DCT, co
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import TOOL_NAME, __version__
-from .checksums import Checksums, crc32, hex32, sha256
+from .checksums import Checksums, crc32, hex32, memoized, sha256
 from .errors import BundleError, InputError, hexsize
 from .layout import Board, Chip, Region, chip_names, load_board, load_chip
 
@@ -89,6 +91,12 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
                   board: str | Path | None = None, chip: str | None = None) -> dict[str, Any]:
     """Inspect files (folders: every file inside, sorted) and return the report document. `exit_code` in it is
     0 all good, 1 a verification failed, 2 an input could not be read or understood."""
+    with memoized():  # decoding and verifying look at the same images several times: hash each once
+        return _inspect_paths(paths, manifest, kind, board, chip)
+
+
+def _inspect_paths(paths: Iterable[str | Path], manifest: str | Path | None, kind: str | None,
+                   board: str | Path | None, chip: str | None) -> dict[str, Any]:
     if kind is not None and kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
     ctx = _context(manifest, board, chip)
@@ -477,12 +485,16 @@ def _chip_for(rep: FileReport, size: int, ctx: Context) -> Chip:
     return chip
 
 
+@functools.lru_cache(maxsize=4)
+def _not_fill(fill: int) -> re.Pattern[bytes]:
+    """Runs of bytes other than `fill` (the regex engine scans in C; no copy of the image)."""
+    return re.compile(b"[^" + re.escape(bytes([fill])) + b"]+")
+
+
 def _first_not(data: bytes | memoryview, fill: int) -> int | None:
     """Offset of the first byte that is not `fill`, or None."""
-    import numpy as np
-
-    idx = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) != fill)
-    return int(idx[0]) if idx.size else None
+    found = _not_fill(fill).search(data)
+    return None if found is None else found.start()
 
 
 def _region_sums(data: bytes, fill: int) -> dict[str, Any]:
@@ -492,10 +504,9 @@ def _region_sums(data: bytes, fill: int) -> dict[str, Any]:
 
 
 def _last_not(data: bytes, fill: int) -> int | None:
-    import numpy as np
-
-    idx = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) != fill)
-    return int(idx[-1]) if idx.size else None
+    """Offset of the last byte that is not `fill`, or None."""
+    kept = len(bytes(data).rstrip(bytes([fill])))
+    return kept - 1 if kept else None
 
 
 # ---- MCU
@@ -1064,15 +1075,12 @@ def _check_overlaps(rep: FileReport, covered: list[tuple[int, int, str]]) -> Non
 
 def _stale_sectors(data: bytes, sector: int, fill: int, used: bytearray) -> list[tuple[int, int, int]]:
     """Runs (first sector, last sector, first non-fill address) of sectors with used[s] == 0 that are not erased."""
-    import numpy as np
-
-    if not data:
-        return []
-    arr = np.frombuffer(data, dtype=np.uint8).reshape(-1, sector)
-    dirty = (arr != fill).any(axis=1) & (np.frombuffer(bytes(used), dtype=np.uint8) == 0)
+    view, blank = memoryview(data), bytes([fill]) * sector
     out: list[tuple[int, int, int]] = []
-    for s in np.flatnonzero(dirty).tolist():
-        at = s * sector + int(np.flatnonzero(arr[s] != fill)[0])
+    for s in range(len(data) // sector):
+        if used[s] or view[s * sector:(s + 1) * sector] == blank:
+            continue
+        at = s * sector + (_first_not(view[s * sector:(s + 1) * sector], fill) or 0)
         if out and out[-1][1] == s - 1:
             out[-1] = (out[-1][0], s, out[-1][2])
         else:
@@ -1300,41 +1308,42 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
 
 
 def _first_diff(a: bytes, b: bytes) -> int | None:
-    import numpy as np
-
-    n = min(len(a), len(b))
-    idx = np.flatnonzero(np.frombuffer(a[:n], dtype=np.uint8) != np.frombuffer(b[:n], dtype=np.uint8))
-    return int(idx[0]) if idx.size else (None if len(a) == len(b) else n)
+    """Offset of the first differing byte (compared 64 KiB at a time with memcmp, then byte by byte)."""
+    n, step, i = min(len(a), len(b)), 1 << 16, 0
+    va, vb = memoryview(a), memoryview(b)
+    while i < n and va[i:i + step] == vb[i:i + step]:
+        i += step
+    if i >= n:
+        return None if len(a) == len(b) else n
+    while va[i] == vb[i]:
+        i += 1
+    return i
 
 
 def _check_outside(rep: FileReport, image: bytes, art: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Every byte outside the artefact's regions must be the fill; report each run of other bytes with its address
     and where it is (board region / SFLASH sector and LUT entry)."""
-    import numpy as np
-
     fill, abase = art["fill"], art["base_address"]
-    arr = np.frombuffer(image, dtype=np.uint8)
-    bad = arr != fill
-    for r in art["regions"]:
-        bad[r["offset"]:r["offset"] + r["size"]] = False
-    idx = np.flatnonzero(bad)
+    view = memoryview(image)
+    # the gaps between the regions, scanned for runs of non-fill bytes
+    gaps, at = [], 0
+    for r in sorted(art["regions"], key=lambda r: r["offset"]):
+        gaps.append((at, max(at, r["offset"])))
+        at = max(at, r["offset"] + r["size"])
+    gaps.append((at, max(at, len(image))))
+    bad = [(a + m.start(), a + m.end()) for a, b in gaps if b > a for m in _not_fill(fill).finditer(view[a:b])]
     runs: list[dict[str, Any]] = []
-    if idx.size:
-        breaks = np.flatnonzero(np.diff(idx) > 1)
-        starts = np.concatenate(([idx[0]], idx[breaks + 1]))
-        ends = np.concatenate((idx[breaks], [idx[-1]]))
-        for s, e in zip(starts.tolist()[:MAX_LISTED], ends.tolist()[:MAX_LISTED]):
-            where = _where(art, s, ctx)
-            runs.append({"offset": s, "address": abase + s, "size": e - s + 1, "where": where,
-                         "first_value": int(arr[s])})
-            what = "byte" if e == s else f"{e - s + 1} bytes"
-            rep.add("fail", "not_erased", f"{what} at offset 0x{s:X} (address 0x{abase + s:08X}) in {where} should be "
-                    f"erased (0x{fill:02X}) but read 0x{int(arr[s]):02X}" + ("" if e == s else " ..."),
-                    region=where.split(" ")[0], offset=s, address=abase + s)
-        if len(starts) > MAX_LISTED:
-            rep.add("fail", "not_erased", f"... and {len(starts) - MAX_LISTED} more runs of non-erased bytes outside "
-                    "every region")
-    return {"fill": fill, "non_fill_bytes": int(idx.size), "runs": runs}
+    for s, e in bad[:MAX_LISTED]:
+        where = _where(art, s, ctx)
+        runs.append({"offset": s, "address": abase + s, "size": e - s, "where": where, "first_value": image[s]})
+        what = "byte" if e - s == 1 else f"{e - s} bytes"
+        rep.add("fail", "not_erased", f"{what} at offset 0x{s:X} (address 0x{abase + s:08X}) in {where} should be "
+                f"erased (0x{fill:02X}) but read 0x{image[s]:02X}" + ("" if e - s == 1 else " ..."),
+                region=where.split(" ")[0], offset=s, address=abase + s)
+    if len(bad) > MAX_LISTED:
+        rep.add("fail", "not_erased", f"... and {len(bad) - MAX_LISTED} more runs of non-erased bytes outside "
+                "every region")
+    return {"fill": fill, "non_fill_bytes": sum(e - s for s, e in bad), "runs": runs}
 
 
 def _where(art: dict[str, Any], offset: int, ctx: Context) -> str:
