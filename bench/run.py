@@ -528,12 +528,8 @@ def bench_chip(folder: Path, plan: dict, reps: int, with_peers: bool = True) -> 
     cfg = plan["config"]
     runs = folder / "runs"
     mcu = plan["mcu"]
-    proposals = str(Path(__file__).resolve().parent / "proposals.py")
     cases = [case("bundle build", lambda o: [[*bundle_cmd(), "build", cfg, "--out", str(o)]], folder, runs / "ours",
                   "mcu.bin+mcu.hex+sflash.bin+manifest, from the ELFs")]
-    if with_peers:  # what-if: the same CLI with the changes proposed in bench/proposals.py (outside bench/)
-        cases.append(case("bundle build + proposals", lambda o: [[PY, proposals, "build", cfg, "--out", str(o)]],
-                          folder, runs / "proposals", "what-if: bench/proposals.py (HEX writer, job sheet)"))
     cases.append(case("floor (plain Python)", lambda o: [worker_cmd("floor", folder, o)], folder, runs / "floor",
                       "bytearray+slices+crc32+sha256+hex, writes"))
     esptool_ok = esptool_cmds(plan, runs) is not None
@@ -552,7 +548,6 @@ def bench_chip(folder: Path, plan: dict, reps: int, with_peers: bool = True) -> 
     check_same(ref, runs / "floor", "floor", ("mcu.bin", "mcu.hex", "sflash.bin"))
     if not with_peers:
         return results
-    check_same(ref, runs / "proposals", "bundle build + proposals", plan["artefact_files"])
     check_same(ref, runs / "srec_cat", "srec_cat")
     if hex_image(runs / "srec_cat" / "mcu.hex", mcu["base"], mcu["size"]) != (ref / "mcu.bin").read_bytes():
         raise SystemExit("bench: srec_cat's mcu.hex does not load our mcu.bin")
@@ -575,9 +570,8 @@ def bench_inspect(folder: Path, plan: dict, reps: int) -> list[Result]:
     if inspect_available():
         cmd = [*bundle_cmd(), "inspect", str(ref / "mcu.bin"), str(ref / "sflash.bin"), "--manifest",
                str(ref / "manifest.json")]
-        whatif = [PY, str(Path(__file__).resolve().parent / "proposals.py"), *cmd[len(bundle_cmd()):]]
-        cases += [case("bundle inspect --manifest", lambda o: [cmd], folder, None, "mcu.bin + sflash.bin vs manifest"),
-                  case("inspect + proposals", lambda o: [whatif], folder, None, "what-if: inside checksums.memoized()")]
+        cases.append(case("bundle inspect --manifest", lambda o: [cmd], folder, None,
+                          "mcu.bin + sflash.bin vs manifest"))
     cases.append(case("inspect floor", lambda o: [worker_cmd("inspect_floor", folder, Path("-"))], folder, None,
                       "read both + sha256/crc32 of files and regions"))
     results = run_all(cases, reps)
@@ -613,7 +607,6 @@ def check_targets(build: list[Result], inspect: list[Result], startup: list[Resu
     by = {r.case: r for r in build + inspect + startup}
     ours = by["bundle build"]
     out = []
-    whatif = by.get("bundle build + proposals")
     for peer in ("srec_cat", "esptool merge-bin"):
         r = by.get(peer)
         if r and r.available:
@@ -621,12 +614,6 @@ def check_targets(build: list[Result], inspect: list[Result], startup: list[Resu
     floor = by["floor (plain Python)"]
     out.append(("build <= 2x floor", ours.median <= 2 * floor.median,
                 f"{ours.median / floor.median:.2f}x ({ours.median:.3f} s vs {floor.median:.3f} s)"))
-    if whatif:
-        peers = [by[p].median for p in ("srec_cat", "esptool merge-bin") if p in by and by[p].available]
-        out.append(("(what-if) build + proposals", None,
-                    f"{whatif.median:.3f} s: {whatif.median / floor.median:.2f}x floor, "
-                    f"{'faster' if all(whatif.median < p for p in peers) else 'NOT faster'} than srec_cat and esptool; "
-                    f"RSS {whatif.rss_mib:.1f} MiB"))
     limit = 2 * plan["artefact_bytes"] / MIB
     out.append(("build peak RSS <= 2x artefacts", ours.rss_mib <= limit,
                 f"{ours.rss_mib:.1f} MiB vs 2 x {plan['artefact_bytes'] / MIB:.1f} MiB = {limit:.1f} MiB"))
