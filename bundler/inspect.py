@@ -19,7 +19,6 @@ Formats and rules: ../shared/docs/wiced-formats.md §1 (flash map), §2 (DCT, co
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import re
@@ -31,6 +30,7 @@ from . import TOOL_NAME, __version__
 from .checksums import Checksums, crc32, hex32, memoized, sha256
 from .errors import BundleError, InputError, hexsize
 from .layout import Board, Chip, Region, chip_names, load_board, load_chip
+from .manifest import load as load_manifest
 
 INSPECT_VERSION = 1
 KINDS = ("mcu", "sflash", "dct", "app", "filesystem", "wifi_firmware")
@@ -157,9 +157,11 @@ def _guard(rep: FileReport, step: Any) -> Any:
 def _context(manifest: str | Path | None, board: str | Path | None, chip: str | None) -> Context:
     doc = path = None
     if manifest is not None:
-        doc, path = _load_manifest(Path(manifest))
+        path = Path(manifest)
+        doc, digest = load_manifest(path)
+        doc["_sha256"] = digest
     board_name = board or (doc["board"]["layout"] if doc else DEFAULT_BOARD)
-    the_board = load_board(board_name, Path.cwd())
+    the_board = load_board(board_name)
     chips = [load_chip(name) for name in chip_names()]
     the_chip = None
     if chip is not None:
@@ -169,20 +171,6 @@ def _context(manifest: str | Path | None, board: str | Path | None, chip: str | 
         the_chip = next((c for c in chips if c.name == mc["name"] and c.size == mc["size"]), None) or Chip(
             mc["name"], int(mc["jedec_id"], 16), mc["size"], mc["sector_size"])
     return Context(the_board, chips, the_chip, doc, path)
-
-
-def _load_manifest(path: Path) -> tuple[dict[str, Any], Path]:
-    from .inputs import read_file
-    from .manifest import validate
-
-    raw, _ = read_file(path)
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a JSON manifest: {exc}", path) from None
-    validate(doc, str(path))
-    doc["_sha256"] = hashlib.sha256(raw).hexdigest()
-    return doc, path
 
 
 def _expand(paths: Iterable[str | Path], manifest_path: Path | None) -> list[tuple[Path, str]]:

@@ -93,17 +93,18 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("bundler").joinpath("schemas/manifest.schema.json").read_text())
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read and validate a manifest.json; any problem is a one-line InputError naming the file."""
+def load(path: Path) -> tuple[dict[str, Any], str]:
+    """Read and validate a manifest.json: (the document, the SHA-256 of the file). Any problem is a one-line
+    InputError naming the file."""
     from .inputs import read_file
 
-    raw, _ = read_file(path)
+    raw, source = read_file(path)
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not JSON: {exc}", path) from None
     validate(doc, str(path))
-    return doc
+    return doc, source.sha256
 
 
 def validate(doc: Any, name: str = "manifest") -> None:

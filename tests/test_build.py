@@ -224,7 +224,8 @@ def test_manifest_load_validates(sample_build, tmp_path: Path) -> None:
     from bundler.manifest import load
 
     out, bundle = sample_build
-    assert load(out / "manifest.json") == bundle.manifest
+    doc, digest = load(out / "manifest.json")
+    assert doc == bundle.manifest and digest == hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
     broken = tmp_path / "m.json"
     broken.write_text(json.dumps({**bundle.manifest, "artefacts": [{"file": "x"}]}))
     with pytest.raises(InputError, match=r"m.json: not a valid manifest at artefacts/0"):
