@@ -163,6 +163,11 @@ def read_image_file(path: Path, fill: int = 0xFF, display: str | None = None) ->
     `fill` (what an erased chip holds where a programmer writes nothing), based at its lowest address. An ELF is
     returned raw (format "elf"); anything else raw as "bin" with no base address."""
     raw, _ = read_file(path, display)
+    return image_from_bytes(raw, path, fill, display)
+
+
+def image_from_bytes(raw: bytes, path: Path, fill: int = 0xFF, display: str | None = None) -> tuple[bytes, int | None, str]:
+    """`read_image_file` for bytes already read from `path` (a .bin comes back as the same object)."""
     name = display or str(path)
     if raw[:4] == ELF_MAGIC:
         return raw, None, "elf"

@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from . import TOOL_NAME, __version__
 from .checksums import Checksums, crc32, hex32, memoized, sha256
@@ -207,7 +207,7 @@ class Loaded:
 
 
 def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Loaded | None:
-    from .inputs import read_file, read_image_file
+    from .inputs import image_from_bytes, read_file
 
     try:
         size = os.stat(path).st_size
@@ -220,7 +220,7 @@ def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Load
     if size > MAX_FILE_SIZE:
         raise InputError(f"{hexsize(size)} is larger than any image ({hexsize(MAX_FILE_SIZE)})", rep.doc["file"])
     raw, _ = read_file(path, rep.doc["file"])
-    image, base, fmt = read_image_file(path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
+    image, base, fmt = image_from_bytes(raw, path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
     item = Loaded(raw, image, base, fmt)
     # as in the manifest: `size` = bytes of the image the file holds, crc32/sum32/sha256 = of the file itself
     rep.doc.update({"format": fmt, "size": len(image), "file_size": len(raw), **Checksums.of(raw).as_dict(),
@@ -479,10 +479,32 @@ def _not_fill(fill: int) -> re.Pattern[bytes]:
     return re.compile(b"[^" + re.escape(bytes([fill])) + b"]+")
 
 
+_SCAN = 4096  # erased images are mostly fill: compare whole blocks with memcmp, run the regex only where one differs
+
+
+def _non_fill_runs(data: bytes | memoryview, fill: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of bytes other than `fill`."""
+    view, blank, pattern = memoryview(data).cast("B"), bytes([fill]) * _SCAN, _not_fill(fill)
+    pending: tuple[int, int] | None = None
+    for block in range(0, len(view), _SCAN):
+        piece = view[block:block + _SCAN]
+        if piece == blank[:len(piece)]:
+            continue
+        for m in pattern.finditer(piece):
+            start, end = block + m.start(), block + m.end()
+            if pending is not None and pending[1] == start:  # a run that crosses a block boundary
+                pending = (pending[0], end)
+                continue
+            if pending is not None:
+                yield pending
+            pending = (start, end)
+    if pending is not None:
+        yield pending
+
+
 def _first_not(data: bytes | memoryview, fill: int) -> int | None:
     """Offset of the first byte that is not `fill`, or None."""
-    found = _not_fill(fill).search(data)
-    return None if found is None else found.start()
+    return next((start for start, _ in _non_fill_runs(data, fill)), None)
 
 
 def _region_sums(data: bytes, fill: int) -> dict[str, Any]:
@@ -1182,12 +1204,12 @@ def _reference(art: dict[str, Any], ctx: Context) -> bytes | None:
         path = ctx.manifest_path.parent / a["file"]
         image = None
         try:
-            from .inputs import read_image_file
+            from .inputs import image_from_bytes
 
             if path.is_file() and path.stat().st_size <= MAX_FILE_SIZE:
                 raw = path.read_bytes()
                 if sha256(raw) == a["sha256"]:
-                    image, base, _ = read_image_file(path, fill=a["fill"])
+                    image, base, _ = image_from_bytes(raw, path, fill=a["fill"])
                     if base is not None and base > a["base_address"]:
                         image = bytes([a["fill"]]) * (base - a["base_address"]) + image
                     image = image[:a["size"]] + bytes([a["fill"]]) * max(0, a["size"] - len(image))
@@ -1319,7 +1341,7 @@ def _check_outside(rep: FileReport, image: bytes, art: dict[str, Any], ctx: Cont
         gaps.append((at, max(at, r["offset"])))
         at = max(at, r["offset"] + r["size"])
     gaps.append((at, max(at, len(image))))
-    bad = [(a + m.start(), a + m.end()) for a, b in gaps if b > a for m in _not_fill(fill).finditer(view[a:b])]
+    bad = [(a + s, a + e) for a, b in gaps if b > a for s, e in _non_fill_runs(view[a:b], fill)]
     runs: list[dict[str, Any]] = []
     for s, e in bad[:MAX_LISTED]:
         where = _where(art, s, ctx)
