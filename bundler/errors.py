@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
+_ESCAPE_CONTROLS = {c: repr(chr(c))[1:-1] for c in (*range(0x20), 0x7F)}
+
+
 class BundleError(Exception):
     """Base class: an input could not be read or understood (exit 2)."""
 
@@ -16,7 +19,9 @@ class BundleError(Exception):
 
     def __init__(self, message: str, path: str | Path | None = None) -> None:
         self.path = None if path is None else str(path)
-        super().__init__(f"{self.path}: {message}" if self.path else message)
+        text = f"{self.path}: {message}" if self.path else message
+        # one line whatever the input: a newline or other control character in a path or value is shown escaped
+        super().__init__(text.translate(_ESCAPE_CONTROLS))
 
 
 class InputError(BundleError):

@@ -78,3 +78,14 @@ def test_mutated_board_loads_or_fails_cleanly(tmp_path_factory: pytest.TempPathF
         load_board(path)
     except ConfigError as exc:
         assert "\n" not in str(exc)
+
+
+def test_errors_stay_on_one_line_whatever_the_input(tmp_path: Path) -> None:
+    """Found by fuzz/fuzz_config.py: a board name with a newline made a two-line error."""
+    from bundler.config import load_project
+
+    path = tmp_path / "bundle.toml"
+    path.write_text('name = "x"\nboard = "bcm\\nwcd4\\u001b[31m"\n')
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert "\n" not in str(info.value) and "\x1b" not in str(info.value) and "bcm\\nwcd4" in str(info.value)
