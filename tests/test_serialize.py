@@ -148,7 +148,7 @@ def test_units_unique_and_consecutive(request, run: str, first_serial, first_mac
 
 def test_manifest_lists_both_places(sdk_run) -> None:
     _, out, _ = sdk_run
-    manifest = load_manifest(out / "manifest.json")  # schema-validated
+    manifest, _ = load_manifest(out / "manifest.json")  # schema-validated
     sflash = (out / "sflash.bin").read_bytes()
     dct_in_sflash = dct_place_in_sflash(sflash)
     expected = [
@@ -407,7 +407,7 @@ def test_without_sflash_dct_image_only_mcu_ranges(tmp_path: Path) -> None:
     toml.write_text(re.sub(r'(?m)^dct_image = .*$', "", toml.read_text()))
     result = serialize(toml, 2, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "out")
     assert {r.file for r in result.ranges} == {"mcu.bin"}
-    manifest = load_manifest(tmp_path / "out" / "manifest.json")
+    manifest, _ = load_manifest(tmp_path / "out" / "manifest.json")
     assert [e["file"] for e in manifest["serialization"]] == ["mcu.bin", "mcu.bin"]
     header, rows = read_csv(tmp_path / "out")
     mcu = patched((tmp_path / "out" / "mcu.bin").read_bytes(), rows[1], header, "mcu.bin", FLASH_BASE)
