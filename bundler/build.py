@@ -13,7 +13,7 @@ from .errors import InputError, PlacementError, hexsize
 from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
 from .formats.lut import APP_COMPONENTS
 from .image import Image, Part, assemble_mcu, assemble_sflash
-from .inputs import LoadedInput, Segment, Source, load_input, read_file, stored_app_elf
+from .inputs import LoadedInput, Segment, Source, is_dir, load_input, read_file, stored_app_elf
 from .manifest import Artefact, dumps, make_manifest
 from .publish import publish
 from .writers import intel_hex
@@ -75,7 +75,7 @@ def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, d
     if spec == GENERATED:
         return dct_image_elf(project, dct), dct_source
     assert isinstance(spec, InputSpec)
-    if name == "filesystem" and spec.path.is_dir():
+    if name == "filesystem" and is_dir(spec.path):
         from .wicedfs import build_image
 
         image = build_image(spec.path, max_size=room)

@@ -34,6 +34,9 @@ def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except BundleError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a file system refusal the library did not name (e.g. a name too long)
+            typer.echo(f"error: {BundleError(exc.strerror or str(exc), exc.filename)}", err=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("error: interrupted", err=True)
             raise typer.Exit(130) from None

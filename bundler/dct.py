@@ -46,6 +46,7 @@ from construct import Bytes, Construct, ConstructError, Int8sl, Int8ul, Int16sl,
 
 from .errors import ConfigError, InputError, hexsize
 from .formats import dct as F
+from .inputs import is_file
 
 # ---------------------------------------------------------------------------------------------------------------
 # Options and CRC
@@ -990,7 +991,7 @@ def _load_prebuilt(ctx: _Ctx, name: Any, options: DctOptions) -> bytes:
     if not isinstance(name, str):
         raise _err(("dct", "file"), "expected a path string")
     path = ctx.base_dir / name
-    if not path.is_file():
+    if not is_file(path):
         raise _err(("dct", "file"), f"{name} does not exist")
     data = read_dct_file(path)
     return _check_dct_blob(data, options, str(name))

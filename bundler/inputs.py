@@ -67,6 +67,21 @@ def read_file(path: Path, display: str | None = None) -> tuple[bytes, Source]:
     return raw, Source(display or str(path), hashlib.sha256(raw).hexdigest())
 
 
+def is_file(path: Path) -> bool:
+    """Path.is_file() for a user-given path: a name the OS refuses (too long, ...) is simply not a file."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def guess_format(path: Path, raw: bytes) -> str:
     if raw[:4] == ELF_MAGIC:
         return "elf"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, hexsize
+from .inputs import is_file
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
 SECTOR_COUNT_RULES = ("sdk", "ceil")
@@ -176,7 +177,7 @@ def load_board(name_or_path: str | Path, referrer: Path | None = None) -> Board:
     """Load and validate a board layout by name (layouts/boards/<name>.toml) or path (relative to `referrer`,
     the bundle.toml that names it)."""
     path = _resolve(name_or_path, "boards", None if referrer is None else referrer.parent)
-    if not path.is_file():
+    if not is_file(path):
         known = sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
         raise ConfigError(f"board layout {str(name_or_path)!r} not found at {path} (known boards: {', '.join(known)})",
                           referrer or path)

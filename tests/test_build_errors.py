@@ -134,3 +134,12 @@ def test_filesystem_folder_larger_than_its_slot_says_by_how_much(sample_copy: Pa
     (sample_copy.parent / "resources" / "big.bin").write_bytes(b"\x00" * (room - len(fs) + 10))
     result = build(sample_copy, tmp_path / "out")
     assert_refused(result, tmp_path / "out", "resources", "larger than")
+
+
+def test_a_name_the_os_refuses_is_a_clean_error(sample_copy: Path, tmp_path: Path) -> None:
+    """Found by fuzz/fuzz_config.py: a 300-character board name made Path.is_file() raise ENAMETOOLONG."""
+    edit(sample_copy, 'board = "bcm943362wcd4"', f'board = "{"b" * 300}"')
+    assert_refused(build(sample_copy, tmp_path / "out"), tmp_path / "out", "bundle.toml", "not found")
+    sample_copy.write_text(sample_copy.read_text().replace(f'board = "{"b" * 300}"', 'board = "bcm943362wcd4"'))
+    edit(sample_copy, 'filesystem = "resources/"', f'filesystem = "{"r" * 300}/"')
+    assert_refused(build(sample_copy, tmp_path / "out"), tmp_path / "out", "r" * 300)
