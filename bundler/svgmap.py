@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from html import escape  # also escapes quotes (attribute values); xml.sax.saxutils pulls in urllib/ssl: +2 MiB
 from typing import Any, Iterable, Mapping, Sequence
-from xml.sax.saxutils import escape
 
 __all__ = ["Span", "ChipMap", "chip_map", "maps_from_manifest", "render_svg", "svg_from_manifest", "svg_from_image"]
 
