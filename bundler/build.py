@@ -12,25 +12,27 @@ from .config import GENERATED, InputSpec, Project, load_project
 from .errors import InputError, PlacementError, hexsize
 from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
 from .formats.lut import APP_COMPONENTS
-from .image import Image, Part, assemble_mcu, assemble_sflash
-from .inputs import LoadedInput, Segment, Source, is_dir, load_input, read_file, stored_app_elf
+from .image import Image, Part, Piece, assemble_mcu, assemble_sflash
+from .inputs import LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
 from .manifest import Artefact, dumps, make_manifest
 from .publish import publish
-from .writers import intel_hex
+from .stream import BLOCK, Content
+from .writers import HexText
 
 MCU_BIN, MCU_HEX, SFLASH_BIN, MANIFEST = "mcu.bin", "mcu.hex", "sflash.bin", "manifest.json"
 
 
 @dataclass
 class Bundle:
-    """Everything a build produces, in memory; `files` are the artefacts by file name, manifest last."""
+    """Everything a build produces; `files` are the outputs by file name (bytes, or streams over the images that
+    publish writes block by block), manifest last."""
 
     project: Project
     dct: bytes
     mcu: Image
     sflash: Image
     manifest: dict[str, Any]
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, Content] = field(default_factory=dict)
 
 
 def _dct(project: Project) -> tuple[bytes, Source, int]:
@@ -70,7 +72,7 @@ def _check_app_placement(project: Project, name: str, loaded: LoadedInput) -> No
 
 
 def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, dct_source: Source,
-               room: int | None) -> tuple[bytes, Source]:
+               room: int | None) -> tuple[Piece, Source]:
     """The bytes stored for one LUT component. `room` is the most a folder-built filesystem may take."""
     if spec == GENERATED:
         return dct_image_elf(project, dct), dct_source
@@ -84,18 +86,20 @@ def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, d
         loaded = load_input(spec.path, spec.display, fmt=spec.format or "elf")
         _check_app_placement(project, name, loaded)
         return stored_app_elf(loaded), loaded.source
-    raw, source = read_file(spec.path, spec.display)
     if name == "dct_image":
         loaded = load_input(spec.path, spec.display, fmt="elf")
         start = project.board.mcu.region(project.board.dct.copies[0]).start
         if len(loaded.segments) != 1 or loaded.segments[0].address != start:
             raise InputError(f"a DCT image must be an ELF with one loadable segment at 0x{start:08X}", spec.display)
+        return loaded.raw, loaded.source
+    # other raw components (filesystem, Wi-Fi firmware: often MiBs) go from their file to sflash.bin in blocks
+    raw = file_bytes(spec.path, spec.display)
     if name == "filesystem":
         from .wicedfs import detect
 
-        if not detect(raw):
+        if not detect(raw.head(BLOCK)):  # the headers are at the start (mk_wicedfs: root directory right after)
             raise InputError("not a WicedFS image (expected magic 'BRCM', version 1 at offset 0)", spec.display)
-    return raw, source
+    return raw, Source(raw.display, raw.sha256)
 
 
 def _room(project: Project, sizes: list[int]) -> int | None:
@@ -107,7 +111,7 @@ def _room(project: Project, sizes: list[int]) -> int | None:
 
 
 def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key: Path | None = None) -> Bundle:
-    """Build both images, the artefacts' bytes and the manifest in memory. Raises before anything is written."""
+    """Build both images, the artefacts (as streams) and the manifest. Raises before anything is written."""
     board = project.board
     dct, dct_source, dct_crc_field = _dct(project)
     dct1 = board.mcu.region(board.dct.copies[0])
@@ -123,26 +127,25 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
 
     # the filesystem folder is built last: its room is what the chip has left after the other components
     order = sorted(project.sflash, key=lambda name: name == "filesystem")
-    components: dict[str, tuple[bytes, Source]] = {}
+    components: dict[str, tuple[Piece, Source]] = {}
     for name in order:
         components[name] = _component(project, name, project.sflash[name], dct, dct_source,
                                       _room(project, [len(data) for data, _ in components.values()]))
-    components = {name: components[name] for name in project.sflash}
-    sflash = assemble_sflash(board.sflash, project.chip, components)
-    components.clear()  # the images hold copies: let the inputs go before the HEX, manifest and job sheet
+    sflash = assemble_sflash(board.sflash, project.chip, {name: components[name] for name in project.sflash})
+    del components
 
+    # the artefacts are streams over the images' parts: hashed now, written by publish, never held whole (issue 6)
     skip = project.hex_skip_fill if hex_skip_fill is None else hex_skip_fill
-    mcu_bin, sflash_bin = mcu.data, sflash.data  # immutable bytes: shared, not copied
     artefacts = [
-        Artefact(MCU_BIN, "bin", mcu_bin, mcu),
-        Artefact(MCU_HEX, "hex", intel_hex(mcu_bin, mcu.base_address, skip_fill=mcu.fill if skip else None), mcu, skip),
-        Artefact(SFLASH_BIN, "bin", sflash_bin, sflash),
+        Artefact(MCU_BIN, "bin", mcu, mcu),
+        Artefact(MCU_HEX, "hex", HexText(mcu, skip), mcu, skip),
+        Artefact(SFLASH_BIN, "bin", sflash, sflash),
     ]
     from .jobsheet import jobsheet_files  # programming-house job sheet + memory map (issue 8)
 
     with memoized():  # the manifest and the job sheet hash the same images: once each
         manifest = make_manifest(project, artefacts, dct, dct_crc_field)
-        files = {a.file: a.content for a in artefacts}
+        files: dict[str, Content] = {a.file: a.content for a in artefacts}
         files.update(jobsheet_files(manifest, files, board))
     files[MANIFEST] = dumps(manifest).encode()
     if sign_key is not None:

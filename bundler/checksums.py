@@ -6,20 +6,22 @@ import hashlib
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar, Union
 
-Buffer = bytes | bytearray | memoryview
+from .stream import Buffer, Fill, Stream, is_buffer
+
 T = TypeVar("T")
+Data = Union[Buffer, Stream]  # a buffer, or content streamed block by block (an Image, an Intel HEX text, a file)
 
-# Whole-image checksums computed once per build: the manifest and the job sheet both hash the same 16 MiB image.
-_memo: dict[tuple[str, int], tuple[bytes, object]] | None = None
+# Checksums computed once per build: the manifest and the job sheet hash the same 16 MiB image.
+_memo: dict[tuple[str, int], tuple[object, object]] | None = None
 _MEMO_MIN = 64 << 10  # small buffers are cheap to hash again and not worth keeping alive
 
 
 @contextmanager
 def memoized() -> Iterator[None]:
-    """Within the block, crc32 / sum32 / sha256 of the same `bytes` object are computed once. Only `bytes`
-    (immutable): a bytearray or memoryview may change between two calls. The results are dropped on exit."""
+    """Within the block, the checksums of the same `bytes` object or stream are computed once. Only immutable
+    content: a bytearray or memoryview may change between two calls. The results are dropped on exit."""
     global _memo
     outer = _memo
     _memo = {} if outer is None else outer
@@ -29,20 +31,23 @@ def memoized() -> Iterator[None]:
         _memo = outer
 
 
-def _once(kind: str, data: Buffer, compute: Callable[[Buffer], T]) -> T:
+def _once(kind: str, data: Data, compute: Callable[[Any], T], store: bool = True) -> T:
     memo = _memo
-    if memo is None or type(data) is not bytes or len(data) < _MEMO_MIN:
+    if memo is None or (is_buffer(data) and (type(data) is not bytes or len(data) < _MEMO_MIN)):  # type: ignore[arg-type]
         return compute(data)
     hit = memo.get((kind, id(data)))
     if hit is not None and hit[0] is data:  # the object is kept in the entry, so its id cannot be reused meanwhile
         return hit[1]  # type: ignore[return-value]
     value = compute(data)
-    memo[(kind, id(data))] = (data, value)
+    if store:
+        memo[(kind, id(data))] = (data, value)
     return value
 
 
-def crc32(data: Buffer) -> int:
+def crc32(data: Data) -> int:
     """zlib/IEEE CRC-32 (reflected 0x04C11DB7, init and final XOR 0xFFFFFFFF), as `crc32` tools print it."""
+    if not is_buffer(data):
+        return Checksums.of(data).crc32
     return _once("crc32", data, lambda d: zlib.crc32(d) & 0xFFFFFFFF)
 
 
@@ -50,9 +55,11 @@ def crc32(data: Buffer) -> int:
 _SUM_CHUNK = 256
 
 
-def sum32(data: Buffer) -> int:
+def sum32(data: Data) -> int:
     """Sum of all bytes modulo 2**32 (the "checksum" most device programmers display). Computed in C through
     zlib.adler32 on 256-byte chunks: a Python byte loop costs ~0.3 s per 16 MiB, this ~15 ms."""
+    if not is_buffer(data):
+        return Checksums.of(data).sum32
     return _once("sum32", data, _sum32)
 
 
@@ -62,8 +69,29 @@ def _sum32(data: Buffer) -> int:
     return (sum(adler(view[i:i + _SUM_CHUNK]) & 0xFFFF for i in chunks) - len(chunks)) & 0xFFFFFFFF
 
 
-def sha256(data: Buffer) -> str:
+def sha256(data: Data) -> str:
+    if not is_buffer(data):
+        return Checksums.of(data).sha256
     return _once("sha256", data, lambda d: hashlib.sha256(d).hexdigest())
+
+
+def _fold(chunks: Iterable[Buffer | Fill], with_sha256: bool = True) -> "Checksums":
+    """The checksums of a sequence of chunks in one pass. A fill run is summed without being read; a whole placed
+    part's sum is memoized (the manifest summed it as a region already). Without `with_sha256`, sha256 is ""."""
+    crc, digest, total = 0, hashlib.sha256() if with_sha256 else None, 0
+    for chunk in chunks:
+        if isinstance(chunk, Fill):
+            total += chunk.size * chunk.value
+            for block in chunk.blocks():
+                crc = zlib.crc32(block, crc)
+                if digest is not None:
+                    digest.update(block)
+        else:
+            crc = zlib.crc32(chunk, crc)
+            if digest is not None:
+                digest.update(chunk)
+            total += _once("sum32", chunk, _sum32, store=False)  # a block read from a file must not be kept
+    return Checksums(crc & 0xFFFFFFFF, total & 0xFFFFFFFF, "" if digest is None else digest.hexdigest())
 
 
 def hex32(value: int) -> str:
@@ -77,8 +105,10 @@ class Checksums:
     sha256: str
 
     @classmethod
-    def of(cls, data: Buffer) -> "Checksums":
-        return cls(crc32(data), sum32(data), sha256(data))
+    def of(cls, data: Data) -> "Checksums":
+        if is_buffer(data):
+            return cls(crc32(data), sum32(data), sha256(data))
+        return _once("all", data, lambda d: _fold(d.chunks()))  # one pass: a stream may be costly to produce
 
     def as_dict(self) -> dict[str, str]:
         """Manifest spelling: CRC and sum as "0x%08x" strings."""
@@ -125,7 +155,7 @@ def _check_inside(total: int, ranges: list[Range]) -> None:
             raise ValueError(f"range 0x{start:X}+0x{size:X} ends past the image end 0x{total:X}")
 
 
-def sum32_device(data: Buffer, device_size: int | None = None, fill: int = 0xFF, start: int = 0) -> int:
+def sum32_device(data: Data, device_size: int | None = None, fill: int = 0xFF, start: int = 0) -> int:
     """32-bit byte sum over a whole device range of `device_size` bytes in which `data` sits at offset `start` and
     every other byte is the blank value `fill` (counted, as programmers that sum their whole buffer do)."""
     size = len(data) if device_size is None else device_size
@@ -134,44 +164,44 @@ def sum32_device(data: Buffer, device_size: int | None = None, fill: int = 0xFF,
     return (sum32(data) + (size - len(data)) * (fill & 0xFF)) & 0xFFFFFFFF
 
 
-def sum32_ranges(data: Buffer, ranges: "list[Range] | tuple[Range, ...]") -> int:
-    """32-bit byte sum of the bytes inside `ranges` only (overlaps counted once)."""
-    view, merged = memoryview(data), merge_ranges(ranges)
-    _check_inside(len(view), merged)
-    return sum(sum32(view[o:o + s]) for o, s in merged) & 0xFFFFFFFF
-
-
-def crc32_ranges(data: Buffer, ranges: "list[Range] | tuple[Range, ...]") -> int:
-    """zlib CRC-32 over the concatenation, in ascending address order, of the bytes inside `ranges` (overlaps once;
-    the gaps between them are skipped, not filled). This is what `srec_cat ... -crc32-l-e` computes over data with
+def ranges_checksums(data: Data, ranges: "list[Range] | tuple[Range, ...]", with_sha256: bool = True) -> Checksums:
+    """Checksums of the concatenation, in ascending address order, of the bytes inside `ranges` (overlaps once; the
+    gaps between them skipped, not filled). Its CRC-32 is what `srec_cat ... -crc32-l-e` computes over data with
     holes, and how this tool defines "CRC-32 of the written part only"."""
-    view, merged = memoryview(data), merge_ranges(ranges)
-    _check_inside(len(view), merged)
-    crc = 0
-    for o, s in merged:
-        crc = zlib.crc32(view[o:o + s], crc)
-    return crc & 0xFFFFFFFF
+    merged = merge_ranges(ranges)
+    _check_inside(len(data), merged)
+    if is_buffer(data):
+        view = memoryview(data).cast("B")  # type: ignore[arg-type]
+        return _fold((view[o:o + s] for o, s in merged), with_sha256)
+    image: Any = data  # an Image: its chunks can start anywhere
+    return _fold((chunk for o, s in merged for chunk in image.chunks(o, o + s)), with_sha256)
 
 
-def sha256_ranges(data: Buffer, ranges: "list[Range] | tuple[Range, ...]") -> str:
-    """SHA-256 of the same concatenation as `crc32_ranges`."""
-    view, merged = memoryview(data), merge_ranges(ranges)
-    _check_inside(len(view), merged)
-    digest = hashlib.sha256()
-    for o, s in merged:
-        digest.update(view[o:o + s])
-    return digest.hexdigest()
+def sum32_ranges(data: Data, ranges: "list[Range] | tuple[Range, ...]") -> int:
+    """32-bit byte sum of the bytes inside `ranges` only (overlaps counted once)."""
+    return ranges_checksums(data, ranges, with_sha256=False).sum32
 
 
-def sum32_excluding(data: Buffer, excluded: "list[Range] | tuple[Range, ...]") -> int:
-    """32-bit byte sum of the image with the `excluded` ranges (e.g. per-unit serial/MAC bytes) left out."""
-    return sum32_ranges(data, complement_ranges(len(data), excluded))
+def crc32_ranges(data: Data, ranges: "list[Range] | tuple[Range, ...]") -> int:
+    return ranges_checksums(data, ranges, with_sha256=False).crc32
 
 
-def crc32_excluding(data: Buffer, excluded: "list[Range] | tuple[Range, ...]") -> int:
-    """zlib CRC-32 over the image with the `excluded` ranges cut out (the remaining bytes concatenated in address
-    order; same as `srec_cat img -binary -exclude A B -crc32-l-e ...`)."""
-    return crc32_ranges(data, complement_ranges(len(data), excluded))
+def sha256_ranges(data: Data, ranges: "list[Range] | tuple[Range, ...]") -> str:
+    return ranges_checksums(data, ranges).sha256
+
+
+def excluding_checksums(data: Data, excluded: "list[Range] | tuple[Range, ...]") -> Checksums:
+    """Checksums of the image with the `excluded` ranges (e.g. per-unit serial/MAC bytes) cut out, the remaining
+    bytes concatenated in address order (CRC-32 as `srec_cat img -binary -exclude A B -crc32-l-e ...`)."""
+    return ranges_checksums(data, complement_ranges(len(data), excluded))
+
+
+def sum32_excluding(data: Data, excluded: "list[Range] | tuple[Range, ...]") -> int:
+    return excluding_checksums(data, excluded).sum32
+
+
+def crc32_excluding(data: Data, excluded: "list[Range] | tuple[Range, ...]") -> int:
+    return excluding_checksums(data, excluded).crc32
 
 
 @dataclass(frozen=True)
@@ -190,15 +220,16 @@ class ProgrammerChecksums:
     sha256_device_excluding: str | None = None
 
     @classmethod
-    def of(cls, image: Buffer, written: "list[Range] | tuple[Range, ...]",
+    def of(cls, image: Data, written: "list[Range] | tuple[Range, ...]",
            excluded: "list[Range] | tuple[Range, ...]" = ()) -> "ProgrammerChecksums":
         excl = merge_ranges(excluded)
         _check_inside(len(image), excl)
-        kept = complement_ranges(len(image), excl) if excl else None
+        device, part = Checksums.of(image), ranges_checksums(image, written, with_sha256=False)
+        kept = excluding_checksums(image, excl) if excl else None
         return cls(
-            sum32_device=sum32(image), sum32_written=sum32_ranges(image, written),
-            crc32_device=crc32(image), crc32_written=crc32_ranges(image, written), sha256_device=sha256(image),
-            sum32_device_excluding=None if kept is None else sum32_ranges(image, kept),
-            crc32_device_excluding=None if kept is None else crc32_ranges(image, kept),
-            sha256_device_excluding=None if kept is None else sha256_ranges(image, kept),
+            sum32_device=device.sum32, sum32_written=part.sum32, crc32_device=device.crc32, crc32_written=part.crc32,
+            sha256_device=device.sha256,
+            sum32_device_excluding=None if kept is None else kept.sum32,
+            crc32_device_excluding=None if kept is None else kept.crc32,
+            sha256_device_excluding=None if kept is None else kept.sha256,
         )

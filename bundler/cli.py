@@ -66,8 +66,8 @@ def build(
     from .build import build_bundle
 
     bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill, sign_key=sign)
-    for name, data in bundle.files.items():
-        typer.echo(f"{out / name}  {len(data)} bytes")
+    for name in bundle.files:
+        typer.echo(f"{out / name}  {(out / name).stat().st_size} bytes")
     for art in bundle.manifest["artefacts"]:
         typer.echo(f"{art['file']}: crc32 {art['crc32']}  sum32 {art['sum32']}  sha256 {art['sha256']}")
 

@@ -1,14 +1,16 @@
-"""Placement and the two images: the MCU's internal flash and the serial flash, each a bytearray pre-filled with the
-erased value, parts copied in after every check has passed."""
+"""Placement and the two images: the MCU's internal flash and the serial flash, each its placed parts and the erased
+value elsewhere (streamed when written and hashed, never one big buffer), made after every check has passed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator, Union
 
 from .errors import PlacementError, hexsize
 from .formats.lut import COMPONENTS, empty_header, wiced_apps_lut
-from .inputs import Segment, Source, describe_segment
+from .inputs import FileBytes, Segment, Source, describe_segment
 from .layout import Chip, McuLayout, Region, SflashLayout
+from .stream import Buffer, Fill, to_bytes
 
 
 @dataclass(frozen=True)
@@ -39,54 +41,88 @@ class LutEntry:
     secure: int = 0
 
 
-@dataclass
+Piece = Union[bytes, FileBytes]  # bytes to place: generated or from an input held in memory, or read from a file
+
+
+@dataclass(frozen=True, eq=False)
 class Image:
+    """A flash image as its parts (disjoint, sorted by offset) and the erased value everywhere else. Streamed (see
+    stream.py), never materialised by a build; `tobytes()` for callers that need one buffer."""
+
     kind: str  # "mcu" | "sflash"
     base_address: int
     fill: int
-    data: bytes  # read-only once assembled
+    size: int
+    pieces: tuple[tuple[int, Piece], ...]
     regions: list[PlacedRegion]
     lut: list[LutEntry] | None = None
 
-    def region_bytes(self, region: PlacedRegion) -> memoryview:
-        return memoryview(self.data)[region.offset:region.offset + region.size]
+    def __len__(self) -> int:
+        return self.size
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[Buffer | Fill]:
+        """The image's bytes in [start, end) in order: piece bytes and Fill runs."""
+        end = self.size if end is None else min(end, self.size)
+        pos = start
+        for offset, data in self.pieces:
+            stop = offset + len(data)
+            if stop <= pos:
+                continue
+            if offset >= end:
+                break
+            if offset > pos:
+                yield Fill(offset - pos, self.fill)
+                pos = offset
+            a, b = pos - offset, min(end, stop) - offset
+            if isinstance(data, FileBytes):
+                yield from data.chunks(a, b)
+            else:
+                yield data if (a, b) == (0, len(data)) else memoryview(data)[a:b]
+            pos = offset + b
+        if pos < end:
+            yield Fill(end - pos, self.fill)
+
+    def read(self, start: int, end: int) -> bytes:
+        return to_bytes(_Range(self, start, end))
+
+    def tobytes(self) -> bytes:
+        return self.read(0, self.size)
+
+    def region_bytes(self, region: PlacedRegion) -> Piece | "_Range":
+        """A region's bytes: the placed part itself when the region is one part (its checksums are then shared
+        with every other use of that part), else a view of the image."""
+        for offset, data in self.pieces:
+            if (offset, len(data)) == (region.offset, region.size):
+                return data
+        return _Range(self, region.offset, region.offset + region.size)
 
 
-def _fill(size: int, value: int) -> bytearray:
-    return bytearray(bytes([value])) * size
+@dataclass(frozen=True, eq=False)
+class _Range:
+    """[start, end) of an image, as a Stream."""
+
+    image: Image
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def chunks(self) -> Iterator[Buffer | Fill]:
+        return self.image.chunks(self.start, self.end)
 
 
-_FILL_BLOCK = 1 << 20
-
-
-def _compose(size: int, value: int, pieces: list[tuple[int, bytes]]) -> bytes:
-    """An image of `size` bytes of `value` with each (offset, data) piece copied in: built with one b"".join so the
-    image is allocated once, as immutable bytes (a prefilled bytearray plus the bytes copy every artefact needs held
-    the 16 MiB SFLASH image twice). Overlapping or out-of-range pieces (refused before placement anyway) take the
-    previous path: a prefilled bytearray and slice assignment in the given order."""
-    ordered = sorted(pieces, key=lambda p: p[0])
-    ends = [offset + len(data) for offset, data in ordered]
-    if (size <= 0 or (ordered and (ordered[0][0] < 0 or ends[-1] > size))
-            or any(end > nxt for end, (nxt, _) in zip(ends, ordered[1:]))):
-        image = _fill(size, value)
-        for offset, data in pieces:
-            image[offset:offset + len(data)] = data
-        return bytes(image)
-    block = bytes([value]) * min(size, _FILL_BLOCK)
-    out: list[bytes | memoryview] = []
-
-    def gap(n: int) -> None:
-        out.extend([block] * (n // len(block)) if n >= len(block) else [])
-        if n % len(block):
-            out.append(memoryview(block)[:n % len(block)])
-
+def _pieces(size: int, pieces: list[tuple[int, Piece]]) -> tuple[tuple[int, Piece], ...]:
+    """Sorted, and checked disjoint and inside the image (placement refuses overlaps before; this keeps Image
+    honest for any caller)."""
+    ordered = sorted(((offset, data) for offset, data in pieces if len(data)), key=lambda p: p[0])
     pos = 0
     for offset, data in ordered:
-        gap(offset - pos)
-        out.append(data)
+        if offset < pos or offset + len(data) > size:
+            raise PlacementError(f"part at 0x{offset:X} ({hexsize(len(data))}) overlaps another or ends past the "
+                                 f"image end 0x{size:X}")
         pos = offset + len(data)
-    gap(size - pos)
-    return b"".join(out)
+    return tuple(ordered)
 
 
 def assemble_mcu(layout: McuLayout, parts: list[Part]) -> Image:
@@ -107,7 +143,7 @@ def assemble_mcu(layout: McuLayout, parts: list[Part]) -> Image:
             placed.append((seg, part.source.file))
     _check_overlaps(placed)
 
-    image = _compose(layout.flash_size, layout.fill,
+    pieces = _pieces(layout.flash_size,
                      [(seg.address - layout.flash_base, seg.data) for part in parts for seg in part.segments])
     regions = []
     for part in parts:
@@ -116,7 +152,7 @@ def assemble_mcu(layout: McuLayout, parts: list[Part]) -> Image:
             end = max(s.end for s in part.segments)
             regions.append(PlacedRegion(part.name, start - layout.flash_base, end - start, part.source))
     regions.sort(key=lambda r: r.offset)
-    return Image("mcu", layout.flash_base, layout.fill, image, regions)
+    return Image("mcu", layout.flash_base, layout.fill, layout.flash_size, pieces, regions)
 
 
 def _check_overlaps(placed: list[tuple[Segment, str]]) -> None:
@@ -164,7 +200,7 @@ def lut_sector(layout: SflashLayout, entries: list[LutEntry]) -> bytes:
     return table + bytes([layout.fill]) * (layout.sector_size - len(table))
 
 
-def assemble_sflash(layout: SflashLayout, chip: Chip, components: dict[str, tuple[bytes, Source]]) -> Image:
+def assemble_sflash(layout: SflashLayout, chip: Chip, components: dict[str, tuple[Piece, Source]]) -> Image:
     """LUT at APPS_LUT_HEADER_LOC, components verbatim at their start sectors, the erased value elsewhere."""
     lut_start = layout.apps_lut_header_loc
     if lut_start % layout.sector_size or lut_start + layout.sector_size > chip.size:
@@ -183,7 +219,6 @@ def assemble_sflash(layout: SflashLayout, chip: Chip, components: dict[str, tupl
                 raise PlacementError(f"{entry.name} sectors {entry.start_sector}+{entry.sector_count} overlap the apps LUT", source.file)
             pieces.append((offset, data))
             regions.append(PlacedRegion(entry.name, offset, len(data), source))
-    image = _compose(chip.size, layout.fill, pieces)
     regions.sort(key=lambda r: r.offset)
-    return Image("sflash", 0, layout.fill, image, regions, entries)
+    return Image("sflash", 0, layout.fill, chip.size, _pieces(chip.size, pieces), regions, entries)
 

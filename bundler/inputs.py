@@ -11,9 +11,11 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .errors import InputError, hexsize
 from .formats.elf import PT_LOAD, build_elf
+from .stream import BLOCK
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -56,15 +58,74 @@ def read_file(path: Path, display: str | None = None) -> tuple[bytes, Source]:
         with open(path, "rb") as fh:
             raw = fh.read()
         after = os.stat(path)
-    except FileNotFoundError:
-        raise InputError("file not found", display or path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a file", display or path) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", display or path) from None
+        raise _read_error(exc, display or path) from None
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(raw) != after.st_size:
         raise InputError("file changed while being read; run the build again", display or path)
     return raw, Source(display or str(path), hashlib.sha256(raw).hexdigest())
+
+
+@dataclass(frozen=True, eq=False)
+class FileBytes:
+    """A raw input file's bytes, read from disk in blocks whenever they are needed instead of held: a multi-MiB
+    component goes from its file to the artefact (issue 6). `sha256` is of the bytes first read; a later full read
+    that finds others (the file changed during the build) is refused, so an artefact always matches its manifest."""
+
+    path: Path
+    display: str
+    size: int
+    sha256: str
+
+    def __len__(self) -> int:
+        return self.size
+
+    def head(self, size: int) -> bytes:
+        return b"".join(self.chunks(0, min(size, self.size)))
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        end = self.size if end is None else end
+        digest = hashlib.sha256() if (start, end) == (0, self.size) else None
+        left = end - start
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                while left > 0:
+                    block = fh.read(min(BLOCK, left))
+                    if not block:
+                        break
+                    left -= len(block)
+                    if digest is not None:
+                        digest.update(block)
+                    yield block
+        except OSError as exc:
+            raise InputError(f"cannot read again: {exc.strerror}", self.display) from None
+        if left or (digest is not None and digest.hexdigest() != self.sha256):
+            raise InputError("file changed during the build; run the build again", self.display)
+
+
+def file_bytes(path: Path, display: str | None = None) -> FileBytes:
+    """Hash a raw input file in blocks (read_file's checks, without keeping the bytes)."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        before = os.stat(path)
+        with open(path, "rb") as fh:
+            while block := fh.read(BLOCK):
+                digest.update(block)
+                size += len(block)
+        after = os.stat(path)
+    except OSError as exc:
+        raise _read_error(exc, display or path) from None
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
+        raise InputError("file changed while being read; run the build again", display or path)
+    return FileBytes(Path(path), display or str(path), size, digest.hexdigest())
+
+
+def _read_error(exc: OSError, name: str | Path) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError("file not found", name)
+    if isinstance(exc, IsADirectoryError):
+        return InputError("is a folder, expected a file", name)
+    return InputError(f"cannot read: {exc.strerror}", name)
 
 
 def is_file(path: Path) -> bool:

@@ -19,7 +19,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from .checksums import ProgrammerChecksums, crc32, hex32, merge_ranges, sha256, sum32
+from .checksums import Data, ProgrammerChecksums, crc32, hex32, merge_ranges, sha256, sum32_ranges
 from .errors import InputError, hexsize
 from .writers import hex_data_spans
 
@@ -153,7 +153,7 @@ def _crop_args(ranges: Sequence[tuple[int, int]]) -> str:
     return " ".join(f"{o:#x} {o + s:#x}" for o, s in merge_ranges(ranges))
 
 
-def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str | None, hex_text: bytes | None,
+def _chip_rows(kind: str, image: Data, base: int, bin_name: str, hex_name: str | None, hex_text: Data | None,
                hex_skip_fill: bool, written: list[tuple[int, int]], excluded: list[tuple[int, int]],
                fill: int) -> list[Row]:
     sums = ProgrammerChecksums.of(image, written, excluded)
@@ -166,9 +166,11 @@ def _chip_rows(kind: str, image: bytes, base: int, bin_name: str, hex_name: str 
         return values
 
     # the data our .hex holds: every byte of the image, or its records that are not all fill (writers.intel_hex)
-    view = memoryview(image)
-    held = hex_data_spans(view, fill if hex_skip_fill else None)
-    file_sum_hex = hex32(sum(sum32(view[a:b]) for a, b in held) & 0xFFFFFFFF) if hex_text is not None else None
+    file_sum_hex = None
+    if hex_text is not None:
+        held = sums.sum32_device if not hex_skip_fill else sum32_ranges(
+            image, [(a, b - a) for a, b in hex_data_spans(image, base, fill)])
+        file_sum_hex = hex32(held)
     mcu = kind == "mcu"
     dev_sum_by = ("Elnec PG4UW main checksum \"BYTE\" with the buffer covering the device{fn:elnec}; Dataman (32-bit "
                   "sum of all bytes{fn:dataman}; this row when the file covers the whole device); "
@@ -247,8 +249,8 @@ def _chip_names(board: Any | None) -> list[tuple[str, str]]:
     return out
 
 
-def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, bytes], board: Any | None = None) -> JobSheet:
-    """The job sheet model from a manifest dict and the artefacts' bytes (`files[name]`). `board` (a
+def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None) -> JobSheet:
+    """The job sheet model from a manifest dict and the artefacts' bytes or streams (`files[name]`). `board` (a
     bundler.layout.Board) adds the MCU sector layout, layout regions and the compatible SFLASH parts."""
     from .svgmap import svg_from_manifest
 
@@ -499,7 +501,7 @@ def render_html(sheet: JobSheet) -> str:
     return "\n".join(parts) + "\n"
 
 
-def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, bytes], board: Any | None = None) -> dict[str, bytes]:
+def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None) -> dict[str, bytes]:
     """JOBSHEET.md, jobsheet.html and memory-map.svg as bytes, ready to add to a build's outputs."""
     from .svgmap import svg_from_manifest
 

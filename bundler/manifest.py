@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from . import TOOL_NAME, __version__
-from .checksums import Checksums, crc32, hex32, sha256
+from .checksums import Checksums, hex32
 from .config import Project
 from .errors import ConfigError, InputError
 from .image import Image
+from .stream import Content
 
 MANIFEST_VERSION = 1
 
@@ -25,7 +26,7 @@ class Artefact:
 
     file: str
     format: str  # "bin" | "hex"
-    content: bytes
+    content: Content  # the image itself for a .bin, its HexText for a .hex
     image: Image
     hex_skip_fill: bool = False
 
@@ -43,23 +44,23 @@ def created_timestamp() -> str | None:
 
 
 def _region(image: Image, region: Any) -> dict[str, Any]:
-    data = image.region_bytes(region)
+    sums = Checksums.of(image.region_bytes(region))
     source = None if region.source is None else {"file": region.source.file, "sha256": region.source.sha256}
     return {"name": region.name, "offset": region.offset, "size": region.size,
-            "sha256": sha256(data), "crc32": hex32(crc32(data)), "source": source}
+            "sha256": sums.sha256, "crc32": hex32(sums.crc32), "source": source}
 
 
-def artefact_entry(art: Artefact, image_sums: Checksums | None = None) -> dict[str, Any]:
+def artefact_entry(art: Artefact) -> dict[str, Any]:
+    """One artefact's entry. Call within checksums.memoized(): a .bin and the .hex of the same image, the manifest
+    and the job sheet then hash each image once."""
     img = art.image
     entry: dict[str, Any] = {
         "file": art.file, "kind": img.kind, "format": art.format, "base_address": img.base_address,
-        "size": len(img.data), "fill": img.fill,
-        # a .bin's content is its image: reuse the image's checksums rather than hashing the bytes again
-        **(image_sums if art.format == "bin" and image_sums else Checksums.of(art.content)).as_dict(),
+        "size": img.size, "fill": img.fill, **Checksums.of(art.content).as_dict(),
     }
     if art.format == "hex":
         entry["hex_skip_fill"] = art.hex_skip_fill
-        entry["image"] = (image_sums or Checksums.of(img.data)).as_dict()
+        entry["image"] = Checksums.of(img).as_dict()
     entry["regions"] = [_region(img, r) for r in img.regions]
     return entry
 
@@ -79,9 +80,7 @@ def make_manifest(project: Project, artefacts: list[Artefact], dct_used: bytes, 
     sflash = next(a.image for a in artefacts if a.image.kind == "sflash")
     doc["lut"] = [{"index": e.index, "name": e.name, "start_sector": e.start_sector, "sector_count": e.sector_count,
                    "secure": e.secure} for e in sflash.lut or []]
-    # the .bin and .hex of one image share its checksums: compute them once
-    image_sums = {id(a.image): Checksums.of(a.content) for a in artefacts if a.format == "bin"}
-    doc["artefacts"] = [artefact_entry(a, image_sums.get(id(a.image))) for a in artefacts]
+    doc["artefacts"] = [artefact_entry(a) for a in artefacts]
     return doc
 
 

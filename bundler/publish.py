@@ -9,8 +9,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 from .errors import OutputError
+from .stream import Content, blocks
 
 STAGING, OLD = ".staging-", ".old-"
 
@@ -33,7 +35,7 @@ def check_out_dir(out: Path, protected: list[Path]) -> Path:
     return out
 
 
-def publish(out: Path, files: dict[str, bytes], protected: list[Path]) -> list[Path]:
+def publish(out: Path, files: Mapping[str, Content], protected: list[Path]) -> list[Path]:
     out = check_out_dir(out, protected)
     parent = out.parent
     prefix = f".{out.name}"
@@ -50,7 +52,8 @@ def publish(out: Path, files: dict[str, bytes], protected: list[Path]) -> list[P
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as fh:
-                fh.write(data)
+                for block in blocks(data):  # a stream (an image, its HEX text) is written block by block
+                    fh.write(block)
                 fh.flush()
                 os.fsync(fh.fileno())
         os.chmod(staging, 0o755)
@@ -58,14 +61,19 @@ def publish(out: Path, files: dict[str, bytes], protected: list[Path]) -> list[P
             old = Path(tempfile.mkdtemp(prefix=f"{prefix}{OLD}", dir=parent))
             os.rename(out, old / "previous")
         os.rename(staging, out)
-    except OSError as exc:
+    except BaseException as exc:  # also an input found changed while streamed (InputError), or Ctrl-C
         shutil.rmtree(staging, ignore_errors=True)
+        restored = True
         if old is not None and not out.exists():
             try:
                 os.rename(old / "previous", out)
             except OSError:
-                raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs are in {old / 'previous'}",
-                                  out) from None
+                restored = False
+        if not isinstance(exc, OSError):
+            raise
+        if not restored:
+            raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs are in {old / 'previous'}",
+                              out) from None
         raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs left as they were", out) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -173,7 +173,7 @@ def find_places(bundle: Any, options: Any) -> list[DctPlace]:
     mcu = bundle.mcu
     dct1 = board.mcu.region(board.dct.copies[0])
     start = dct1.start - mcu.base_address
-    if bytes(mcu.data[start:start + len(bundle.dct)]) != bundle.dct:
+    if mcu.read(start, start + len(bundle.dct)) != bundle.dct:
         raise VerificationError(f"{MCU_BIN}: DCT copy 1 at 0x{dct1.start:08X} does not hold the built DCT")
     recompute = _crc_kind(bundle.dct, f"{MCU_BIN} DCT copy 1", options)
     places = [DctPlace(MCU_BIN, bundle.dct, recompute,
@@ -182,7 +182,7 @@ def find_places(bundle: Any, options: Any) -> list[DctPlace]:
 
     if "dct_image" in bundle.project.sflash:
         sflash = bundle.sflash
-        found = find_dct_in_sflash(bytes(sflash.data), board.sflash.apps_lut_header_loc, board.sflash.sector_size)
+        found = find_dct_in_sflash(sflash.tobytes(), board.sflash.apps_lut_header_loc, board.sflash.sector_size)
         recompute = _crc_kind(found.data, f"{SFLASH_BIN} DCT image", options)
 
         def at(off: int, size: int) -> tuple[int, int]:
@@ -343,7 +343,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
     """Build the base bundle once and the per-unit data of `count` units; publish everything into `out` at once;
     then record the issued ranges in `state`. Everything is checked before anything is written."""
     from .build import MANIFEST, MCU_BIN, SFLASH_BIN, make_bundle
-    from .checksums import crc32, crc32_excluding, sum32, sum32_excluding
+    from .checksums import crc32, excluding_checksums, sum32
     from .config import load_project
     from .dct import dct_serial_fields, effective_options, options_for_board, patch_dct
     from .manifest import dumps, validate
@@ -376,7 +376,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         mac_off = dct_serial_fields(options)[MAC_FIELD][0]
 
         # per unit: the DCT of each place with its serial and MAC (CRC recomputed if it has one), the range bytes
-        work = {name: bytearray(img.data) for name, img in images.items()}
+        base = {name: img.tobytes() for name, img in images.items()}  # patched per unit: one buffer each
+        work = {name: bytearray(data) for name, data in base.items()}
         width = max(4, len(str(count)))
         units: list[Unit] = []
         for i, (serial, mac) in enumerate(zip(serials, macs), 1):
@@ -391,14 +392,12 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
             sums = {name: UnitSums(crc32(work[name]), sum32(work[name])) for name in artefacts}
             units.append(Unit(i, serial, mac, values, sums))
 
-        excluded = {name: UnitSums(crc32_excluding(images[name].data, [(r.offset, r.size) for r in ranges
-                                                                       if r.file == name]),
-                                   sum32_excluding(images[name].data, [(r.offset, r.size) for r in ranges
-                                                                       if r.file == name]))
-                    for name in artefacts}
+        kept = {name: excluding_checksums(base[name], [(r.offset, r.size) for r in ranges if r.file == name])
+                for name in artefacts}
+        excluded = {name: UnitSums(sums.crc32, sums.sum32) for name, sums in kept.items()}
 
         def unit_image(unit: Unit, name: str) -> bytearray:
-            image = bytearray(images[name].data)
+            image = bytearray(base[name])
             for r in ranges:
                 if r.file == name:
                     image[r.offset:r.offset + r.size] = unit.values[r]

@@ -32,15 +32,16 @@ def prepare(work: Path) -> Path:
     """Build the sample and write the inspect seeds (its small artefacts)."""
     sys.path.insert(0, str(ROOT))
     from bundler.build import build_bundle
+    from bundler.stream import to_bytes
 
     out = work / "out"
     bundle = build_bundle(SAMPLE / "bundle.toml", out)
     seeds = work / "seeds-inspect"
     seeds.mkdir()
     (seeds / "dct").write_bytes(bundle.dct)
-    (seeds / "lut").write_bytes(bytes(bundle.sflash.data[:4096]))
+    (seeds / "lut").write_bytes(bundle.sflash.read(0, 4096))
     for region in bundle.sflash.regions:
-        (seeds / region.name).write_bytes(bytes(bundle.sflash.region_bytes(region))[:MAX_LEN])
+        (seeds / region.name).write_bytes(to_bytes(bundle.sflash.region_bytes(region))[:MAX_LEN])
     shutil.copy(SAMPLE / "build" / "app.hex", seeds / "app.hex")
     return out
 

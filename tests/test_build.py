@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from bundler.manifest import schema
+from bundler.stream import to_bytes
 from conftest import SAMPLE
 
 FLASH_BASE, FLASH_SIZE, SECTOR = 0x08000000, 0x100000, 4096
@@ -160,7 +161,7 @@ def test_factory_reset_app_reproduces_the_application(sample_build, tmp_path: Pa
     out, bundle = sample_build
     region = next(r for r in bundle.sflash.regions if r.name == "fr_app")
     stored = tmp_path / "fr.elf"
-    stored.write_bytes(bytes(bundle.sflash.region_bytes(region)))
+    stored.write_bytes(to_bytes(bundle.sflash.region_bytes(region)))
     assert objcopy_bin(stored, tmp_path / "a.bin") == objcopy_bin(BUILD / "ota_fr.elf", tmp_path / "b.bin")
     app = objcopy_bin(BUILD / "app.elf", tmp_path / "app.bin")
     assert (out / "mcu.bin").read_bytes()[0xC000:0xC000 + len(app)] == app
@@ -244,7 +245,7 @@ def test_unstripped_app_is_reduced_to_header_phdrs_and_segments(sample_copy: Pat
     bundle = build_bundle(sample_copy, tmp_path / "o")
     region = next(r for r in bundle.sflash.regions if r.name == "fr_app")
     stored = tmp_path / "fr.elf"
-    stored.write_bytes(bytes(bundle.sflash.region_bytes(region)))
+    stored.write_bytes(to_bytes(bundle.sflash.region_bytes(region)))
     original = sample_copy.parent / "build" / "ota_fr.elf"
     assert stored.stat().st_size < original.stat().st_size
     headers = run("arm-none-eabi-readelf", "-hSs", stored)

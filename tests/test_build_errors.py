@@ -130,7 +130,7 @@ def test_filesystem_folder_larger_than_its_slot_says_by_how_much(sample_copy: Pa
     base = make_bundle(load_project(sample_copy))
     other = sum(e.sector_count for e in base.sflash.lut if e.name != "filesystem")
     room = (256 - 1 - other) * 4096 - 1
-    fs = base.sflash.data[base.sflash.lut[3].start_sector * 4096:][:3188]
+    fs = base.sflash.tobytes()[base.sflash.lut[3].start_sector * 4096:][:3188]
     (sample_copy.parent / "resources" / "big.bin").write_bytes(b"\x00" * (room - len(fs) + 10))
     result = build(sample_copy, tmp_path / "out")
     assert_refused(result, tmp_path / "out", "resources", "larger than")

@@ -17,6 +17,7 @@ import pytest
 from bundler.checksums import crc32_excluding, hex32, sum32_excluding
 from bundler.errors import InputError
 from bundler.jobsheet import JOBSHEET_HTML, JOBSHEET_MD, MEMORY_MAP_SVG, VERIFY, build_jobsheet, jobsheet_files
+from bundler.stream import to_bytes
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "ota_demo"
 needs_srec = pytest.mark.skipif(shutil.which("srec_cat") is None, reason="srec_cat (Debian srecord) not installed")
@@ -123,10 +124,10 @@ def test_hex_without_fill_records_has_its_own_file_sum(tmp_path: Path) -> None:
     sheet = build_jobsheet(bundle.manifest, bundle.files, bundle.project.board)
     row = next(r for r in sheet.chips[0].rows if r.label == "Sum32, file data only")
     assert row.values["mcu.hex"] != row.values["mcu.bin"]
-    (tmp_path / "mcu.hex").write_bytes(bundle.files["mcu.hex"])
+    (tmp_path / "mcu.hex").write_bytes(to_bytes(bundle.files["mcu.hex"]))
     result = subprocess.run(shlex.split(row.reproduce), cwd=tmp_path, check=True, capture_output=True, text=True)
     assert hex32(hex_dump_value(result.stdout)) == row.values["mcu.hex"]
-    assert "all-0xFF records left out" in bundle.files[JOBSHEET_MD].decode()
+    assert "all-0xFF records left out" in to_bytes(bundle.files[JOBSHEET_MD]).decode()
 
 
 def with_serialization(manifest: dict) -> dict:

@@ -32,8 +32,8 @@ def test_component_sits_at_its_sectors(size: int) -> None:
     img = assemble_sflash(BOARD.sflash, CHIP, {"filesystem": (data, SRC), "app0": (b"\x01" * 100, SRC)})
     fs = img.lut[3]
     assert fs.start_sector == 1 and fs.sector_count == size // SECTOR + 1
-    assert img.data[SECTOR:SECTOR + size] == data
-    assert set(img.data[SECTOR + size:(1 + fs.sector_count) * SECTOR]) <= {0xFF}
+    assert img.tobytes()[SECTOR:SECTOR + size] == data
+    assert set(img.tobytes()[SECTOR + size:(1 + fs.sector_count) * SECTOR]) <= {0xFF}
     app0 = img.lut[5]
     assert app0.start_sector == 1 + fs.sector_count
 
@@ -60,10 +60,11 @@ def test_sflash_property(sizes: dict[str, int]) -> None:
             assemble_sflash(BOARD.sflash, CHIP, comps)
         return
     img = assemble_sflash(BOARD.sflash, CHIP, comps)
-    assert len(img.data) == CHIP.size
-    lut = _lut_oracle(bytes(img.data[:SECTOR]))
-    assert set(img.data[272:SECTOR]) == {0xFF}
-    written = bytearray(len(img.data))
+    image = img.tobytes()
+    assert len(image) == CHIP.size
+    lut = _lut_oracle(image[:SECTOR])
+    assert set(image[272:SECTOR]) == {0xFF}
+    written = bytearray(len(image))
     written[:SECTOR] = b"\x01" * SECTOR
     sector = 1
     for index, name in enumerate(COMPONENTS):
@@ -73,10 +74,10 @@ def test_sflash_property(sizes: dict[str, int]) -> None:
             continue
         data = comps[name][0]
         assert count == 1 and secure == 0 and runs[0] == (sector, len(data) // SECTOR + 1)
-        assert img.data[sector * SECTOR:sector * SECTOR + len(data)] == data
+        assert image[sector * SECTOR:sector * SECTOR + len(data)] == data
         written[sector * SECTOR:sector * SECTOR + len(data)] = b"\x01" * len(data)
         sector += len(data) // SECTOR + 1
-    assert all(b == 0xFF for b, w in zip(img.data, written) if not w)
+    assert all(b == 0xFF for b, w in zip(image, written) if not w)
 
 
 REGIONS = {r.name: r for r in BOARD.mcu.regions}
@@ -107,7 +108,7 @@ def test_mcu_property(segs: list[tuple[str, int, int]]) -> None:
     for name, seg_list in parts.items():
         for seg in seg_list:
             expected[seg.address - flash_start:seg.end - flash_start] = seg.data
-    assert img.data == expected
+    assert img.tobytes() == expected
 
 
 def test_mcu_errors_name_the_file_and_region() -> None:

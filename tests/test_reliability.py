@@ -138,8 +138,8 @@ def test_elf_with_thousands_of_segments(sample_copy: Path, tmp_path: Path) -> No
     bundle = build_bundle(sample_copy, tmp_path / "out")
     for address, data in segs[::97]:
         offset = address - 0x08000000
-        assert bundle.mcu.data[offset:offset + 16] == data
-        assert bundle.mcu.data[offset + 16:offset + 32] == b"\xff" * 16
+        assert bundle.mcu.tobytes()[offset:offset + 16] == data
+        assert bundle.mcu.tobytes()[offset + 16:offset + 32] == b"\xff" * 16
 
 
 def hex_record(address: int, rtype: int, data: bytes) -> str:
@@ -172,7 +172,7 @@ def test_hex_crlf_input_builds_the_same_image(sample_copy: Path, tmp_path: Path)
     a = build_bundle(sample_copy, tmp_path / "a")
     sample_copy.write_text(sample_copy.read_text().replace('app = "build/app.elf"', 'app = "app_crlf.hex"'))
     b = build_bundle(sample_copy, tmp_path / "b")
-    assert a.mcu.data == b.mcu.data
+    assert a.mcu.tobytes() == b.mcu.tobytes()
 
 
 def test_hex_with_a_bad_checksum_is_refused(sample_copy: Path, tmp_path: Path) -> None:

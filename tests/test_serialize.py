@@ -55,7 +55,7 @@ def independent_images(tmp: Path, crc: str, serial: str, mac: str) -> tuple[byte
     """mcu.bin and sflash.bin of a product whose bundle.toml itself holds this serial and MAC."""
     toml = copy_sample(tmp / f"indep-{serial}", crc, serial, mac)
     bundle = make_bundle(load_project(toml))
-    return bytes(bundle.mcu.data), bytes(bundle.sflash.data)
+    return bundle.mcu.tobytes(), bundle.sflash.tobytes()
 
 
 def read_csv(out: Path) -> tuple[list[str], list[dict[str, str]]]:

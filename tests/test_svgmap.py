@@ -89,11 +89,11 @@ class Region:  # the shape of bundler.image.PlacedRegion
 
 def test_objects_and_sample_images(sample_build) -> None:
     _, bundle = sample_build
-    svg = svg_from_image("sflash", len(bundle.sflash.data), bundle.sflash.regions, bundle.sflash.lut)
+    svg = svg_from_image("sflash", bundle.sflash.size, bundle.sflash.regions, bundle.sflash.lut)
     words = texts(parse(svg))
     for entry in bundle.sflash.lut:
         assert (f"LUT[{entry.index}] {entry.name}" in words) == bool(entry.sector_count)
-    svg2 = svg_from_image("mcu", len(bundle.mcu.data), [Region(r.name, r.offset, r.size) for r in bundle.mcu.regions],
+    svg2 = svg_from_image("mcu", bundle.mcu.size, [Region(r.name, r.offset, r.size) for r in bundle.mcu.regions],
                           base_address=bundle.mcu.base_address)
     assert "bootloader" in texts(parse(svg2))
 
