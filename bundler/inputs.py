@@ -2,6 +2,8 @@
 
 Each input file is read once into memory and hashed; everything later works on those bytes, so a file changed
 while the build runs cannot make the artefacts disagree with the manifest (a change during the read is refused).
+Raw components that are stored verbatim (a filesystem image, the Wi-Fi firmware: often MiBs) are not held: they
+are hashed in blocks and read again when written (FileBytes), and a read that finds other bytes is refused.
 """
 
 from __future__ import annotations
