@@ -38,3 +38,22 @@ def test_skip_fill_loads_the_same_non_fill_bytes(pieces: list[bytes]) -> None:
     assert loaded == data
     full_records = [line for line in intel_hex(data, 0x08000000, skip_fill=0xFF).splitlines() if line[7:9] == b"00"]
     assert not any(line[9:-2] == b"FF" * 16 for line in full_records)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([b"\xff" * 16, b"\xff" * 7, b"\x00", b"\xff\xfe", b"\x12" * 33]), max_size=80),
+       st.sampled_from([0x08000000, 0x0800FF00, 0x0]))
+def test_skip_fill_spans_are_exactly_the_records_not_all_fill(pieces: list[bytes], base: int) -> None:
+    from bundler.writers import hex_data_spans
+
+    data = b"".join(pieces) or b"\xff"
+    expected: list[tuple[int, int]] = []
+    for start in range(0, len(data), 16):  # the naive definition, record by record
+        end = min(start + 16, len(data))
+        if data[start:end] != b"\xff" * (end - start):
+            if expected and expected[-1][1] == start:
+                expected[-1] = (expected[-1][0], end)
+            else:
+                expected.append((start, end))
+    assert hex_data_spans(data, base, 0xFF) == expected
+    assert hex_data_spans(data, base, None) == [(0, len(data))]
