@@ -2,10 +2,10 @@
 
 Intel HEX is written here rather than with intelhex's writer: intelhex keeps one dict entry per byte and formats
 records in Python, ~0.45 s and ~100 MB per 1 MiB image. Here each run of records is laid out column by column with
-strided slice assignments, record checksums by big-integer arithmetic (~17 ms per MiB, also with
-skip_fill). The text is intelhex's `write_hex_file` output exactly (16-byte data
-records from the start address, records split at 64 KiB boundaries, type-04 records, uppercase, LF), which the
-tests check byte for byte, and intelhex still reads every HEX input (inputs.py)."""
+strided slice assignments and the record checksums come from big-integer arithmetic (~17 ms per MiB, with or
+without skip_fill). The text is intelhex's `write_hex_file` output exactly (16-byte data records from the start
+address, records split at 64 KiB boundaries, type-04 records, uppercase, LF), which the tests check byte for byte,
+and intelhex still reads every HEX input (inputs.py)."""
 
 from __future__ import annotations
 
