@@ -6,7 +6,6 @@ import datetime
 import json
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,8 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("bundler").joinpath("schemas/manifest.schema.json").read_text())
+    # next to this module (as layout.py finds layouts/): importlib.resources would add ~4 ms to every inspect
+    return json.loads((Path(__file__).parent / "schemas" / "manifest.schema.json").read_text(encoding="utf-8"))
 
 
 def load(path: Path) -> tuple[dict[str, Any], str]:
@@ -106,11 +106,29 @@ def load(path: Path) -> tuple[dict[str, Any], str]:
     return doc, source.sha256
 
 
+_validator: Any = None  # the compiled schema, built at the first validate()
+
+
 def validate(doc: Any, name: str = "manifest") -> None:
-    """Raise InputError if `doc` does not follow the manifest schema."""
+    """Raise InputError if `doc` does not follow the manifest schema.
+
+    The check is jsonschema-rs (Rust, full draft 2020-12: ~15 ms to import, <1 ms to build and run, where
+    jsonschema costs ~60 ms per command). Only an invalid document loads jsonschema, whose best_match names the
+    most relevant error (inside a oneOf, the failing field rather than the whole alternative)."""
+    global _validator
+    if _validator is None:
+        import jsonschema_rs
+
+        _validator = jsonschema_rs.Draft202012Validator(schema())
+    if _validator.is_valid(doc):
+        return
     import jsonschema
 
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(doc))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise InputError(f"not a valid manifest at {where}: {error.message}", name)
+        path, message = error.absolute_path, error.message
+    else:  # only jsonschema-rs objects: ECMA-262 `$` refuses a trailing newline that Python's re lets through
+        first = next(iter(_validator.iter_errors(doc)))
+        path, message = first.instance_path, first.message
+    where = "/".join(str(p) for p in path) or "(top level)"
+    raise InputError(f"not a valid manifest at {where}: {message}", name)
