@@ -24,10 +24,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import TOOL_NAME, __version__
-from .checksums import Checksums, crc32, hex32, memoized, sha256
+from .checksums import crc32, hex32, memoized, sha256, sum32
 from .errors import BundleError, InputError, hexsize
 from .layout import Board, Chip, Region, chip_names, load_board, load_chip
 from .manifest import load as load_manifest
@@ -55,6 +55,7 @@ class Context:
     manifest: dict[str, Any] | None = None
     manifest_path: Path | None = None
     references: dict[str, bytes | None] = field(default_factory=dict)  # artefact file -> verified image bytes
+    sums: dict[tuple[str, int, int, int], tuple[bytes, Any]] = field(default_factory=dict)  # see _once
 
     @property
     def dct_options(self) -> Any:
@@ -195,6 +196,51 @@ def _display(p: Path) -> str:
     return str(p).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+# --------------------------------------------------------------------------------------------------- checksums
+# One run looks at the same bytes several times: the file and its image (the same object for a .bin), a manifest
+# region that is also a LUT component, the artefact match and the region check. Each checksum of a range of an
+# immutable `bytes` object is computed once per run (for `bytes` only: a bytearray may change in between).
+
+
+def _once(ctx: Context, what: str, data: bytes, lo: int, hi: int, compute: Callable[[memoryview], Any]) -> Any:
+    if type(data) is not bytes:
+        return compute(memoryview(data)[lo:hi])
+    key = (what, id(data), lo, hi)
+    hit = ctx.sums.get(key)
+    if hit is not None and hit[0] is data:  # the entry keeps `data` alive: its id cannot be reused meanwhile
+        return hit[1]
+    value = compute(memoryview(data)[lo:hi])
+    ctx.sums[key] = (data, value)
+    return value
+
+
+def _sha256(ctx: Context, data: bytes, lo: int = 0, hi: int | None = None) -> str:
+    lo, hi = _span(data, lo, hi)
+    return _once(ctx, "sha256", data, lo, hi, sha256)  # type: ignore[no-any-return]
+
+
+def _crc32(ctx: Context, data: bytes, lo: int = 0, hi: int | None = None) -> int:
+    lo, hi = _span(data, lo, hi)
+    return _once(ctx, "crc32", data, lo, hi, crc32)  # type: ignore[no-any-return]
+
+
+def _sum32(ctx: Context, data: bytes) -> int:
+    """checksums.sum32 of `data`, where each block of erased flash adds its size x fill unread: the byte sum is
+    the slowest checksum (~1.5 ms per MiB) and erased sectors are most of an SFLASH image."""
+
+    def compute(view: memoryview) -> int:
+        fill = ctx.board.sflash.fill  # any value gives the same sum; the erased one skips the most
+        return sum((end - start) * fill if erased else sum32(view[start:end])
+                   for start, end, erased in _spans(data, fill, 0, len(data))) & 0xFFFFFFFF
+
+    return _once(ctx, "sum32", data, 0, len(data), compute)  # type: ignore[no-any-return]
+
+
+def _checksums(ctx: Context, data: bytes) -> dict[str, str]:
+    """`Checksums.of(data).as_dict()`, once per run."""
+    return {"crc32": hex32(_crc32(ctx, data)), "sum32": hex32(_sum32(ctx, data)), "sha256": _sha256(ctx, data)}
+
+
 # --------------------------------------------------------------------------------------------------- reading
 
 
@@ -219,13 +265,13 @@ def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Load
         raise InputError("is a folder", rep.doc["file"])
     if size > MAX_FILE_SIZE:
         raise InputError(f"{hexsize(size)} is larger than any image ({hexsize(MAX_FILE_SIZE)})", rep.doc["file"])
-    raw, _ = read_file(path, rep.doc["file"])
+    raw, source = read_file(path, rep.doc["file"])
+    ctx.sums[("sha256", id(raw), 0, len(raw))] = (raw, source.sha256)  # read_file hashed it
     image, base, fmt = image_from_bytes(raw, path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
     item = Loaded(raw, image, base, fmt)
     # as in the manifest: `size` = bytes of the image the file holds, crc32/sum32/sha256 = of the file itself
-    rep.doc.update({"format": fmt, "size": len(image), "file_size": len(raw), **Checksums.of(raw).as_dict(),
-                    "base_address": base,
-                    "image": {"size": len(image), **Checksums.of(image).as_dict()}})
+    rep.doc.update({"format": fmt, "size": len(image), "file_size": len(raw), **_checksums(ctx, raw),
+                    "base_address": base, "image": {"size": len(image), **_checksums(ctx, image)}})
     kind, source, why = _detect(item, forced, ctx)
     rep.doc.update({"kind": kind, "kind_source": source, "detected_because": why})
     if kind is None:
@@ -444,20 +490,27 @@ def _check_size(rep: FileReport, data: bytes, size: int, fill: int, what: str, b
     if manifest is not None:
         return data
     if len(data) > size:
-        extra = data[size:]
-        first = _first_not(extra, fill)
-        if first is None:
-            rep.add("note", "longer_fill", f"file is {hexsize(len(data))}, {hexsize(len(extra))} longer than {what}; "
-                    f"the extra bytes are all 0x{fill:02X} (fill)")
-        else:
-            rep.add("fail", "longer", f"file is {hexsize(len(data))}, longer than {what} ({hexsize(size)}), and the "
-                    f"extra bytes are not all 0x{fill:02X}: first at offset 0x{size + first:X}", offset=size + first)
-        return data[:size]
+        return _cut_longer(rep, data, size, fill, what, base, "file")
     if len(data) < size:
         rep.add("fail", "truncated", f"file is {hexsize(len(data))}, shorter than {what} ({hexsize(size)}): "
                 f"{hexsize(size - len(data))} missing from offset 0x{len(data):X} (address 0x{base + len(data):08X})",
                 offset=len(data), address=base + len(data))
     return data
+
+
+def _cut_longer(rep: FileReport, data: bytes, size: int, fill: int, what: str, base: int, subject: str,
+                compared: str = "") -> bytes:
+    """`data` is longer than `what` (`size` bytes at address `base`): a read-back of a larger part passes (a note) if
+    the extra bytes are all fill, else fails at the first other byte. Returns the first `size` bytes."""
+    first = _first_not(data, fill, size)
+    if first is None:
+        rep.add("note", "longer_fill", f"{subject} is {hexsize(len(data))}, {hexsize(len(data) - size)} longer than "
+                f"{what}; the extra bytes are all 0x{fill:02X} (fill){compared}")
+    else:
+        rep.add("fail", "longer", f"{subject} is {hexsize(len(data))}, longer than {what} ({hexsize(size)}), and the "
+                f"extra bytes are not all 0x{fill:02X}: first at offset 0x{first:X} (address 0x{base + first:08X})",
+                offset=first, address=base + first)
+    return data[:size]
 
 
 def _chip_for(rep: FileReport, size: int, ctx: Context) -> Chip:
@@ -480,43 +533,74 @@ def _not_fill(fill: int) -> re.Pattern[bytes]:
 
 
 _SCAN = 4096  # erased images are mostly fill: compare whole blocks with memcmp, run the regex only where one differs
+_COARSE = 16  # blocks compared at once first: a whole erased 64 KiB is one memcmp
 
 
-def _non_fill_runs(data: bytes | memoryview, fill: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each run of bytes other than `fill`."""
-    view, blank, pattern = memoryview(data).cast("B"), bytes([fill]) * _SCAN, _not_fill(fill)
-    pending: tuple[int, int] | None = None
-    for block in range(0, len(view), _SCAN):
-        piece = view[block:block + _SCAN]
-        if piece == blank[:len(piece)]:
-            continue
-        for m in pattern.finditer(piece):
-            start, end = block + m.start(), block + m.end()
-            if pending is not None and pending[1] == start:  # a run that crosses a block boundary
-                pending = (pending[0], end)
-                continue
-            if pending is not None:
-                yield pending
-            pending = (start, end)
-    if pending is not None:
-        yield pending
+@functools.lru_cache(maxsize=4)
+def _blanks(fill: int) -> tuple[bytes, bytes]:
+    """`fill` x (a block, _COARSE blocks)."""
+    return bytes([fill]) * _SCAN, bytes([fill]) * (_SCAN * _COARSE)
 
 
-def _first_not(data: bytes | memoryview, fill: int) -> int | None:
-    """Offset of the first byte that is not `fill`, or None."""
-    return next((start for start, _ in _non_fill_runs(data, fill)), None)
+def _span(data: bytes, lo: int, hi: int | None) -> tuple[int, int]:
+    """data[lo:hi] as an in-bounds (start, end), end >= start."""
+    lo = max(0, lo)
+    return lo, max(lo, len(data) if hi is None else min(hi, len(data)))
 
 
-def _region_sums(data: bytes, fill: int) -> dict[str, Any]:
-    last = _last_not(data, fill)
-    return {"erased": last is None, "used_size": 0 if last is None else last + 1, "crc32": hex32(crc32(data)),
-            "sha256": sha256(data)}
+def _spans(data: bytes, fill: int, lo: int, hi: int) -> Iterator[tuple[int, int, bool]]:
+    """data[lo:hi] cut into maximal (start, end, erased) spans of whole blocks (from lo; the last may be shorter):
+    erased spans are all `fill`, the others have a byte that is not in each block. `startswith` compares in place
+    (memcmp); a memoryview slice compared with bytes goes element by element, ~20x slower."""
+    blank, coarse = _blanks(fill)
+    start, pos, erased = lo, lo, True
+    while pos < hi:
+        if pos + len(coarse) <= hi and data.startswith(coarse, pos):
+            step, now = len(coarse), True
+        else:
+            step = min(_SCAN, hi - pos)
+            now = data.startswith(blank if step == _SCAN else blank[:step], pos)
+        if now != erased and pos > start:
+            yield start, pos, erased
+            start = pos
+        erased = now
+        pos += step
+    if hi > start:
+        yield start, hi, erased
 
 
-def _last_not(data: bytes, fill: int) -> int | None:
-    """Offset of the last byte that is not `fill`, or None."""
-    kept = len(bytes(data).rstrip(bytes([fill])))
-    return kept - 1 if kept else None
+def _non_fill_runs(data: bytes, fill: int, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of bytes other than `fill` in data[lo:hi], as offsets in `data`."""
+    lo, hi = _span(data, lo, hi)
+    pattern = _not_fill(fill)
+    for start, end, erased in _spans(data, fill, lo, hi):
+        if not erased:  # a maximal span: a run cannot go on into the erased blocks around it
+            for m in pattern.finditer(data, start, end):
+                yield m.start(), m.end()
+
+
+def _first_not(data: bytes, fill: int, lo: int = 0, hi: int | None = None) -> int | None:
+    """Offset in `data` of the first byte of data[lo:hi] that is not `fill`, or None."""
+    return next((start for start, _ in _non_fill_runs(data, fill, lo, hi)), None)
+
+
+def _last_not(data: bytes, fill: int, lo: int = 0, hi: int | None = None) -> int | None:
+    """Offset in `data` of the last byte of data[lo:hi] that is not `fill`, or None (blocks from the end)."""
+    lo, hi = _span(data, lo, hi)
+    blank, end = _blanks(fill)[0], hi
+    while end > lo:
+        start = max(lo, end - _SCAN)
+        if not data.startswith(blank if end - start == _SCAN else blank[:end - start], start):
+            return start + len(data[start:end].rstrip(blank[:1])) - 1
+        end = start
+    return None
+
+
+def _region_sums(ctx: Context, data: bytes, lo: int, hi: int, fill: int) -> dict[str, Any]:
+    """data[lo:hi]: erased?, the size up to its last byte that is not fill, crc32, sha256."""
+    last = _last_not(data, fill, lo, hi)
+    return {"erased": last is None, "used_size": 0 if last is None else last + 1 - lo,
+            "crc32": hex32(_crc32(ctx, data, lo, hi)), "sha256": _sha256(ctx, data, lo, hi)}
 
 
 # ---- MCU
@@ -529,17 +613,16 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
     regions = []
     for r in mcu.regions:
         off = r.start - mcu.flash_base
-        chunk = data[off:off + r.size]
+        lo, hi = _span(data, off, off + r.size)
         regions.append({"name": r.name, "address": r.start, "offset": off, "size": r.size,
-                        "present": len(chunk), **_region_sums(chunk, mcu.fill)})
+                        "present": hi - lo, **_region_sums(ctx, data, lo, hi, mcu.fill)})
     dct = decode_dct_copies(rep, data, ctx)
     vectors = {}
     boot_region = _boot_region(board)
     app = mcu.region(board.sflash.app_region)
     for name, region in (("bootloader", boot_region), (board.sflash.app_region, app)):
         off = region.start - mcu.flash_base
-        chunk = data[off:off + region.size]
-        if not chunk or _first_not(chunk, mcu.fill) is None:
+        if _first_not(data, mcu.fill, off, off + region.size) is None:  # erased, or not in the file
             vectors[name] = None
             if name == board.sflash.app_region:
                 loads = dct.get("boot", {}).get("loads_app")
@@ -1045,8 +1128,12 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
     for e in entries:
         if not e["runs"]:
             continue
-        blob = content([r for r in e["runs"] if not r["past_chip"]])
-        comp = decode_component(rep, e["index"], e["name"], blob, ctx, fill)
+        runs = [r for r in e["runs"] if not r["past_chip"]]
+        # runs back to back (as built): the blob is one stretch of the image, checksummed once with its region
+        origin = runs[0]["address"] if runs and all(a["address"] + a["size"] == b["address"]
+                                                    for a, b in zip(runs, runs[1:])) else None
+        comp = decode_component(rep, e["index"], e["name"], content(runs), ctx, fill,
+                                origin=None if origin is None else (data, origin))
         comp["address"] = e["runs"][0]["address"]
         components.append(comp)
 
@@ -1060,7 +1147,7 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
     for start, end, _ in covered:
         for s in range(start // sector, min(-(-end // sector), n_sectors)):
             used[s] = 1
-    stale = _stale_sectors(data[:n_sectors * sector], sector, fill, used)
+    stale = _stale_sectors(data, sector, fill, used)
     for first, last, at in stale[:MAX_LISTED]:
         rep.add("warning", "unused_not_erased", f"sectors {first}-{last} (0x{first * sector:X}-0x{(last + 1) * sector - 1:X}) "
                 f"are used by no LUT entry but are not erased (first byte not 0x{fill:02X} at 0x{at:X})",
@@ -1068,7 +1155,7 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
     if len(stale) > MAX_LISTED:
         rep.add("warning", "unused_not_erased", f"... and {len(stale) - MAX_LISTED} more runs of such sectors")
     sums = [{"name": "lut", "address": loc, "offset": loc, "size": sector,
-             **_region_sums(data[loc:loc + sector], fill)}]
+             **_region_sums(ctx, data, loc, loc + sector, fill)}]
     return {"chip": rep.doc.get("chip"), "sector_size": sector, "lut_address": loc, "located_by": located_by,
             "entries": entries, "extra_header_slots": extra, "components": components,
             "unused_not_erased": [{"first_sector": a, "last_sector": b, "first_address": c} for a, b, c in stale],
@@ -1084,13 +1171,14 @@ def _check_overlaps(rep: FileReport, covered: list[tuple[int, int, str]]) -> Non
 
 
 def _stale_sectors(data: bytes, sector: int, fill: int, used: bytearray) -> list[tuple[int, int, int]]:
-    """Runs (first sector, last sector, first non-fill address) of sectors with used[s] == 0 that are not erased."""
-    view, blank = memoryview(data), bytes([fill]) * sector
+    """Runs (first sector, last sector, first non-fill address) of sectors s < len(used) with used[s] == 0 that
+    are not erased."""
+    blank = bytes([fill]) * sector
     out: list[tuple[int, int, int]] = []
-    for s in range(len(data) // sector):
-        if used[s] or view[s * sector:(s + 1) * sector] == blank:
+    for s in range(len(used)):
+        if used[s] or data.startswith(blank, s * sector):
             continue
-        at = s * sector + (_first_not(view[s * sector:(s + 1) * sector], fill) or 0)
+        at = _first_not(data, fill, s * sector, (s + 1) * sector) or 0
         if out and out[-1][1] == s - 1:
             out[-1] = (out[-1][0], s, out[-1][2])
         else:
@@ -1098,9 +1186,11 @@ def _stale_sectors(data: bytes, sector: int, fill: int, used: bytearray) -> list
     return out
 
 
-def decode_component(rep: FileReport, index: int, name: str, blob: bytes, ctx: Context, fill: int) -> dict[str, Any]:
+def decode_component(rep: FileReport, index: int, name: str, blob: bytes, ctx: Context, fill: int,
+                     origin: tuple[bytes, int] | None = None) -> dict[str, Any]:
     """What one LUT entry holds: a stored app (ELF), the DCT image (ELF + decoded DCT), the filesystem (file list),
-    the Wi-Fi firmware (size and hash; its exact size comes from the manifest when there is one)."""
+    the Wi-Fi firmware (size and hash; its exact size comes from the manifest when there is one). `origin`:
+    (image, offset) when `blob` is image[offset:offset + len(blob)]."""
     from .formats.lut import APP_COMPONENTS
 
     comp: dict[str, Any] = {"index": index, "name": name}
@@ -1135,8 +1225,10 @@ def decode_component(rep: FileReport, index: int, name: str, blob: bytes, ctx: C
             last = _last_not(blob, fill)
             size = 0 if last is None else last + 1
         comp["kind"] = "blob"
-    body = blob[:size]
-    comp.update({"size": len(body), "sha256": sha256(body), "crc32": hex32(crc32(body))})
+    src, at = origin or (blob, 0)
+    size = min(size, len(blob))
+    comp.update({"size": size, "sha256": _sha256(ctx, src, at, at + size),
+                 "crc32": hex32(_crc32(ctx, src, at, at + size))})
     return comp
 
 
@@ -1163,25 +1255,27 @@ def _artefact_image_sums(art: dict[str, Any]) -> dict[str, str]:
 
 def _match_artefact(item: Loaded, kind: str | None, ctx: Context) -> dict[str, Any] | None:
     """The manifest artefact this file is (by kind and content): an identical file first, then the same image,
-    then the one with the most regions whose checksums match, then the same format, then the same size."""
+    then the one with the most regions whose checksums match, then the same format, then the same size. Regions
+    are hashed only for the artefacts the file and image checksums leave in the lead."""
     assert ctx.manifest is not None
-    file_sha = sha256(item.raw)
-    image_sha = sha256(item.image)
+    file_sha, image_sha = _sha256(ctx, item.raw), _sha256(ctx, item.image)
+
+    def region_matches(art: dict[str, Any]) -> int:
+        shift = (art["base_address"] if item.base is None else item.base) - art["base_address"]
+        if shift < 0:
+            return 0
+        return sum(0 <= r["offset"] - shift and r["offset"] - shift + r["size"] <= len(item.image) and
+                   _sha256(ctx, item.image, r["offset"] - shift, r["offset"] - shift + r["size"]) == r["sha256"]
+                   for r in art["regions"])
+
+    candidates = [(art, (art["sha256"] == file_sha, _artefact_image_sums(art)["sha256"] == image_sha))
+                  for art in ctx.manifest["artefacts"] if kind is None or art["kind"] == kind]
+    lead = max((same for _, same in candidates), default=None)
     best, best_key = None, None
-    for art in ctx.manifest["artefacts"]:
-        if kind is not None and art["kind"] != kind:
-            continue
-        base = art["base_address"] if item.base is None else item.base
-        shift = base - art["base_address"]
-        matches = 0
-        if 0 <= shift:
-            for r in art["regions"]:
-                lo = r["offset"] - shift
-                if lo >= 0 and lo + r["size"] <= len(item.image) and \
-                        sha256(item.image[lo:lo + r["size"]]) == r["sha256"]:
-                    matches += 1
-        key = (art["sha256"] == file_sha, _artefact_image_sums(art)["sha256"] == image_sha, matches,
-               art["format"] == item.fmt, art["size"] == len(item.image))
+    for art, same in candidates:
+        if same != lead:
+            continue  # behind on the file or image checksum: cannot be the best whatever its regions
+        key = (*same, region_matches(art), art["format"] == item.fmt, art["size"] == len(item.image))
         if kind is None and not any(key[:3]) and not key[4]:
             continue  # without a kind, only content or size can make the match
         if best_key is None or key > best_key:
@@ -1231,8 +1325,7 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
         return {"artefact": None, "result": "fail"}
     fill, size, abase = art["fill"], art["size"], art["base_address"]
     out: dict[str, Any] = {"artefact": art["file"], "result": "pass", "identical_file": False}
-    file_sums = Checksums.of(item.raw).as_dict()
-    if art["sha256"] == file_sums["sha256"]:
+    if art["sha256"] == _sha256(ctx, item.raw):
         out["identical_file"] = True
         rep.add("note", "identical", f"identical to {art['file']} (sha256 {art['sha256']})")
     # place the image at the artefact's base
@@ -1242,23 +1335,14 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
     if base > abase:
         image = bytes([fill]) * (base - abase) + image
     elif base < abase:
-        before = image[:abase - base]
-        first = _first_not(before, fill)
+        first = _first_not(image, fill, 0, abase - base)
         if first is not None:
             rep.add("fail", "before_artefact", f"data at 0x{base + first:08X}, before the artefact's base "
                     f"0x{abase:08X}", address=base + first)
         image = image[abase - base:]
     if len(image) > size:
-        extra = image[size:]
-        first = _first_not(extra, fill)
-        if first is None:
-            rep.add("note", "longer_fill", f"{hexsize(len(image))} is {hexsize(len(extra))} longer than {art['file']}; "
-                    f"the extra bytes are all 0x{fill:02X} (fill): compared on the first {hexsize(size)}")
-        else:
-            rep.add("fail", "longer", f"{hexsize(len(image))} is longer than {art['file']} ({hexsize(size)}) and the "
-                    f"extra bytes are not all 0x{fill:02X}: first at offset 0x{size + first:X} (address "
-                    f"0x{abase + size + first:08X})", offset=size + first, address=abase + size + first)
-        image = image[:size]
+        image = _cut_longer(rep, image, size, fill, art["file"], abase, "image",
+                            f": compared on the first {hexsize(size)}")
     elif len(image) < size:
         if item.fmt == "hex":
             rep.add("note", "hex_partial", f"HEX records end at offset 0x{len(image):X}; the remaining "
@@ -1269,7 +1353,7 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
                     f"{hexsize(size - len(image))} missing from offset 0x{len(image):X} (address "
                     f"0x{abase + len(image):08X})", offset=len(image), address=abase + len(image))
     expected = _artefact_image_sums(art)
-    actual = Checksums.of(image).as_dict()
+    actual = _checksums(ctx, image)
     out["expected"], out["actual"] = expected, actual
     out["size"] = {"expected": size, "actual": len(item.image)}
     same = actual["sha256"] == expected["sha256"] and len(image) == size
@@ -1281,20 +1365,21 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
     regions = []
     for r in art["regions"]:
         off, rsize = r["offset"], r["size"]
-        chunk = image[off:off + rsize]
         entry = {"name": r["name"], "offset": off, "address": abase + off, "size": rsize,
                  "expected": {"crc32": r["crc32"], "sha256": r["sha256"]}, "actual": None, "status": "ok",
                  "first_difference": None}
-        if len(chunk) < rsize:
+        if rsize and len(image) < off + rsize:
             entry["status"] = "missing"
             rep.add("fail", "region_missing", f"region {r['name']} (offset 0x{off:X}, address 0x{abase + off:08X}, "
                     f"{hexsize(rsize)}) is not all in the file: it ends at offset 0x{len(image):X}",
                     region=r["name"], offset=off, address=abase + off)
         else:
-            entry["actual"] = {"crc32": hex32(crc32(chunk)), "sha256": sha256(chunk)}
+            entry["actual"] = {"crc32": hex32(_crc32(ctx, image, off, off + rsize)),
+                               "sha256": _sha256(ctx, image, off, off + rsize)}
             if entry["actual"]["sha256"] != r["sha256"]:
                 entry["status"] = "mismatch"
                 where = ""
+                chunk = image[off:off + rsize]
                 if reference is not None:
                     d = _first_diff(chunk, reference[off:off + rsize])
                     if d is not None:
@@ -1318,14 +1403,14 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
 
 
 def _first_diff(a: bytes, b: bytes) -> int | None:
-    """Offset of the first differing byte (compared 64 KiB at a time with memcmp, then byte by byte)."""
+    """Offset of the first differing byte (compared 64 KiB at a time with memcmp, then byte by byte; bytes slices:
+    memoryviews compare element by element)."""
     n, step, i = min(len(a), len(b)), 1 << 16, 0
-    va, vb = memoryview(a), memoryview(b)
-    while i < n and va[i:i + step] == vb[i:i + step]:
+    while i < n and a[i:i + step] == b[i:i + step]:
         i += step
     if i >= n:
         return None if len(a) == len(b) else n
-    while va[i] == vb[i]:
+    while a[i] == b[i]:
         i += 1
     return i
 
@@ -1334,14 +1419,13 @@ def _check_outside(rep: FileReport, image: bytes, art: dict[str, Any], ctx: Cont
     """Every byte outside the artefact's regions must be the fill; report each run of other bytes with its address
     and where it is (board region / SFLASH sector and LUT entry)."""
     fill, abase = art["fill"], art["base_address"]
-    view = memoryview(image)
     # the gaps between the regions, scanned for runs of non-fill bytes
     gaps, at = [], 0
     for r in sorted(art["regions"], key=lambda r: r["offset"]):
         gaps.append((at, max(at, r["offset"])))
         at = max(at, r["offset"] + r["size"])
     gaps.append((at, max(at, len(image))))
-    bad = [(a + s, a + e) for a, b in gaps if b > a for s, e in _non_fill_runs(view[a:b], fill)]
+    bad = [run for a, b in gaps if b > a for run in _non_fill_runs(image, fill, a, b)]
     runs: list[dict[str, Any]] = []
     for s, e in bad[:MAX_LISTED]:
         where = _where(art, s, ctx)
@@ -1397,7 +1481,7 @@ def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context,
     for art in ctx.manifest["artefacts"]:
         for r in art["regions"]:
             size = r["size"]
-            if 0 < size < len(data) and _first_not(data[size:], art["fill"]) is None and \
+            if 0 < size < len(data) and _first_not(data, art["fill"], size) is None and \
                     sha256(data[:size]) == r["sha256"]:
                 rep.add("note", "matches_region", f"its first {hexsize(size)} are region {r['name']} of "
                         f"{art['file']}; the remaining {hexsize(len(data) - size)} are all 0x{art['fill']:02X} (fill)",
