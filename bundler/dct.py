@@ -21,7 +21,8 @@ certificate; here empty unless given) and the MAC address (the SDK makes a rando
   [dct.security_credentials] private_key certificate ({ pem = "file" } | "text" | { hex } | { file }), cooee_key
   [dct.wifi_config] device_configured country_code ("US" | { code, revision } | int) mac_address ("00:11:22:33:44:55")
                     [[dct.wifi_config.stored_ap_list]] (replaces the list; up to 5): SSID BSSID signal_strength
-                    max_data_rate bss_type security channel band next security_key
+                    max_data_rate bss_type security channel band (default: 2_4GHZ for channel 0-14, else 5GHZ)
+                    next security_key
                     [dct.wifi_config.soft_ap_settings] / [dct.wifi_config.config_ap_settings]:
                     SSID security channel security_key details_valid
   [dct.ethernet_config] mac_address        [dct.network_config] interface hostname
@@ -702,6 +703,14 @@ ZERO_AP: dict[str, Any] = {
 }
 
 
+def _ap_base(entry: Any) -> dict[str, Any]:
+    """The zero entry under a [[stored_ap_list]] entry, with the band its channel implies: a zero band is
+    WICED_802_11_BAND_5GHZ, which for a 2.4 GHz channel (or "any", 0) would make the device join on the wrong band
+    (and a BCM43362 has no 5 GHz radio). An explicit `band` still wins."""
+    channel = entry.get("channel", 0) if isinstance(entry, dict) else 0
+    return {**ZERO_AP, "band": "2_4GHZ" if isinstance(channel, int) and 0 <= channel <= 14 else "5GHZ"}
+
+
 def default_model(options: DctOptions) -> dict[str, Any]:
     """The SDK's initial DCT (WICED/internal/dct.c, 3.5.2) as a model."""
     m: dict[str, Any] = {
@@ -794,7 +803,7 @@ def _merge(base: Any, over: Any, path: tuple[str, ...]) -> Any:
         if name == "stored_ap_list":  # replaces the whole list; missing entries/fields are zero
             if len(over) > len(base):
                 raise _err(path, f"{len(over)} entries: at most {len(base)} (CONFIG_AP_LIST_SIZE)")
-            return [_merge(ZERO_AP, v, path[:-1] + (f"{name}[{i}]",)) for i, v in enumerate(over)]
+            return [_merge(_ap_base(v), v, path[:-1] + (f"{name}[{i}]",)) for i, v in enumerate(over)]
         if len(over) > len(base):
             raise _err(path, f"{len(over)} entries: at most {len(base)}")
         return [_merge(b, over[i], path[:-1] + (f"{name}[{i}]",)) if i < len(over) else b
@@ -1168,8 +1177,8 @@ def model_to_table(model: Mapping[str, Any], options: DctOptions) -> dict[str, A
             d = _diff({k: v for k, v in val.items() if k != "stored_ap_list"},
                       {k: v for k, v in base[sec].items() if k != "stored_ap_list"}) or {}
             if aps != base[sec]["stored_ap_list"]:
-                lst = [(_diff(a, ZERO_AP) or {}) for a in aps]
-                while lst and not lst[-1]:
+                lst = [(_diff(a, _ap_base(a)) or {}) for a in aps]
+                while lst and aps[len(lst) - 1] == ZERO_AP:  # unused slots at the end: left out
                     lst.pop()
                 d["stored_ap_list"] = lst
             d = d or None

@@ -71,6 +71,21 @@ def test_sdk_initial_dct_defaults() -> None:
     assert d[0x1D8C] == 0 and d[0x1D8D: 0x1D8D + 9] == b"WICED IP\0"
 
 
+@pytest.mark.parametrize("entry, band", [
+    ({"SSID": "A", "channel": 11}, 1),           # a 2.4 GHz channel: WICED_802_11_BAND_2_4GHZ (1)
+    ({"SSID": "A"}, 1),                          # channel 0 (any): 2.4 GHz, as the SDK's CLIENT_AP default
+    ({"SSID": "A", "channel": 36}, 0),           # a 5 GHz channel: WICED_802_11_BAND_5GHZ (0)
+    ({"SSID": "A", "channel": 6, "band": "5GHZ"}, 0),  # an explicit band wins
+])
+def test_stored_ap_band_follows_its_channel(entry: dict[str, Any], band: int) -> None:
+    d = build_dct({"wifi_config": {"stored_ap_list": [entry, {"SSID": "B"}]}}, HERE, OPT)
+    wifi, ap_size = 0x1A38, 121  # wiced_config_ap_entry_t: wiced_ap_info_t (56, packed) + key length + key[64]
+    assert d[wifi + 1 + 51] == band
+    assert d[wifi + 1 + ap_size + 51] == 1  # the second entry (channel 0)
+    assert d[wifi + 1 + 2 * ap_size: wifi + 1 + 3 * ap_size] == bytes(ap_size)  # unused slots stay all zero
+    assert roundtrip(d) == d
+
+
 def test_apps_locations_follow_lut_location() -> None:
     d = build_dct({}, HERE, DctOptions(apps_lut_header_loc=0x20000))
     assert [u32(d, 0x68 + 36 * i + 4) for i in range(8)] == [0x20000 + 34 * i for i in range(8)]
