@@ -207,11 +207,13 @@ def serialize_cmd(
     state: Path = typer.Option(None, "--state", help="JSON file recording issued serials and MACs; a run reusing "
                                                      "any is refused"),
     full: bool = typer.Option(False, "--full", help="also write every unit's whole MCU and SFLASH image"),
+    sign: Path = typer.Option(None, "--sign", help="Ed25519 private key (from `bundle keygen`): also write "
+                                                   "manifest.json.sig"),
 ) -> None:
     """Per-unit serial numbers and MAC addresses: base bundle, units.csv, per-unit DCT patches."""
     from .serialize import serialize, summary_lines
 
-    result = serialize(config, count, serial_start, mac_start, out, state=state, full=full)
+    result = serialize(config, count, serial_start, mac_start, out, state=state, full=full, sign_key=sign)
     for line in summary_lines(result):
         typer.echo(line)
 

@@ -339,7 +339,8 @@ def _state_lock(path: Path | None) -> Iterator[None]:
 # The run
 # ---------------------------------------------------------------------------------------------------------------
 def serialize(project_path: str | Path, count: int, serial_start: str, mac_start: str, out: str | Path,
-              state: str | Path | None = None, full: bool = False) -> SerializationResult:
+              state: str | Path | None = None, full: bool = False,
+              sign_key: Path | None = None) -> SerializationResult:
     """Build the base bundle once and the per-unit data of `count` units; publish everything into `out` at once;
     then record the issued ranges in `state`. Everything is checked before anything is written."""
     from .build import MANIFEST, MCU_BIN, SFLASH_BIN, make_bundle
@@ -409,6 +410,10 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         validate(manifest, MANIFEST)
         base_files = dict(bundle.files)
         base_files[MANIFEST] = dumps(manifest).encode()
+        if sign_key is not None:  # before any number is reserved: a bad key costs nothing
+            from .signing import SIGNATURE_SUFFIX, sign
+
+            base_files[MANIFEST + SIGNATURE_SUFFIX] = sign(base_files[MANIFEST], sign_key)
         from .jobsheet import jobsheet_files  # the job sheet again, now listing the per-unit ranges
 
         sheets = jobsheet_files(manifest, base_files, project.board)
@@ -439,7 +444,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
                                             **sheets})
         result.files = list(files)
 
-        protected = [project.path, *project.input_paths(), *([state_path] if state_path else [])]
+        protected = [project.path, *project.input_paths(), *([state_path] if state_path else []),
+                     *([sign_key] if sign_key else [])]
         check_out_dir(out, protected)
         if state_path is not None and state_doc is not None:
             # reserve the numbers BEFORE publishing: if publishing then fails or the run is killed, they are burned

@@ -434,3 +434,33 @@ def test_numbers_stay_reserved_when_publishing_fails_late(tmp_path: Path, monkey
     assert not (tmp_path / "o").exists()
     with pytest.raises(BundleError, match="already issued"):
         serialize(toml, 2, "SN00000002", "02:0A:F7:00:00:20", tmp_path / "o", state=state)
+
+
+# ---- signed manifest ----
+
+
+def test_signed_serialized_manifest_verifies_and_a_bad_key_reserves_nothing(tmp_path: Path) -> None:
+    from bundler.errors import VerificationError
+    from bundler.signing import keygen, verify
+
+    toml = copy_sample(tmp_path / "p")
+    key, pub = keygen(tmp_path / "keys")
+    state = tmp_path / "issued.json"
+    result = CliRunner().invoke(app, ["serialize", str(toml), "-n", "2", "--serial-start", "SN00000001",
+                                      "--mac-start", "02:0A:F7:00:00:10", "--out", str(tmp_path / "run"),
+                                      "--state", str(state), "--sign", str(key)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "run"
+    verify(out / "manifest.json", pub)  # the signature covers the manifest with its serialization ranges
+    assert json.loads((out / "manifest.json").read_text())["serialization"]
+    doc = json.loads((out / "manifest.json").read_text())
+    doc["serialization"][0]["size"] += 1
+    (out / "manifest.json").write_text(json.dumps(doc, indent=2) + "\n")
+    with pytest.raises(VerificationError):
+        verify(out / "manifest.json", pub)
+    before = state.read_bytes()
+    bad = CliRunner().invoke(app, ["serialize", str(toml), "-n", "2", "--serial-start", "SN00000003",
+                                   "--mac-start", "02:0A:F7:00:00:12", "--out", str(tmp_path / "run2"),
+                                   "--state", str(state), "--sign", str(tmp_path / "missing.key")])
+    assert bad.exit_code == 2 and "missing.key" in bad.output and "Traceback" not in bad.output
+    assert state.read_bytes() == before and not (tmp_path / "run2").exists()
