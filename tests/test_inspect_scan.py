@@ -1,10 +1,13 @@
-"""The fill scans and per-run checksums behind `bundle inspect`, against plain-Python oracles written here: runs of
-bytes other than the fill found byte by byte, the byte sum as Python's sum(), hashlib and zlib."""
+"""The fill scans, per-run checksums and read-ahead behind `bundle inspect`, against plain-Python oracles written
+here: runs of bytes other than the fill found byte by byte, the byte sum as Python's sum(), hashlib and zlib."""
 
 from __future__ import annotations
 
 import hashlib
 import zlib
+from pathlib import Path
+
+import pytest
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,3 +103,34 @@ def test_block_edges() -> None:
                 assert list(insp._non_fill_runs(bytes(raw), 0xFF, lo)) == [(at, at + 1)]
                 assert insp._last_not(bytes(raw), 0xFF, lo) == at
                 assert [s for s in insp._spans(bytes(raw), 0xFF, lo, len(raw)) if not s[2]][0][0] <= at
+
+
+def test_read_ahead_hands_over_files_and_leaves_the_rest_to_load(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"\x01\x02" * 70_000)
+    b.write_bytes(b"")
+    ahead = insp._ReadAhead([a, tmp_path, tmp_path / "missing.bin", a, b])
+    for path in (a, b):
+        raw, digest, crc = ahead.take(path)  # type: ignore[misc]
+        assert raw == path.read_bytes()
+        assert (digest, crc) == (hashlib.sha256(raw).hexdigest(), zlib.crc32(raw))
+    assert ahead.take(tmp_path) is None and ahead.take(tmp_path / "missing.bin") is None
+
+
+def test_a_file_the_read_ahead_could_not_read_is_read_by_load(sample_build, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread's read fails (as if the file changed or went away meanwhile): the file is read again and the
+    report is the same as with the read-ahead."""
+    out, _ = sample_build
+    files = [out / "mcu.bin", out / "sflash.bin"]
+    expected = insp.inspect_paths(files, manifest=out / "manifest.json")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("busy")
+
+    monkeypatch.setattr(insp, "open", refuse, raising=False)  # the thread's open(); read_file has its own
+    assert insp._ReadAhead(files).take(files[0]) is None
+    assert insp.inspect_paths(files, manifest=out / "manifest.json") == expected
+    for report, path in zip(expected["files"], files):
+        raw = path.read_bytes()
+        assert (report["sha256"], report["crc32"]) == (hashlib.sha256(raw).hexdigest(), f"0x{zlib.crc32(raw):08x}")
+        assert report["sum32"] == f"0x{sum(raw) & 0xFFFFFFFF:08x}"
