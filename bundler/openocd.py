@@ -6,10 +6,18 @@ The MCU image goes through OpenOCD's stm32f2x flash driver; the SFLASH image thr
 WICED sflash_write protocol, wiced-formats.md section 5); then the helper reads back a CRC-32 of every artefact.
 
 Board wiring comes from the board layout's `[sflash.spi]` table (keys in SPI_KEYS), the chip from the manifest.
+
+A `bundle serialize` output (manifest with `serialization`, units.csv beside it) gives a kit that programs one unit
+per run, chosen by its serial on the line: units.csv is checked against the manifest and the images, copied into
+the kit and turned into a Tcl table; the MCU image is written with its per-unit ranges 0xFF and the unit's bytes
+programmed over them, the SFLASH chunks get them in the helper's buffer, and both chips are verified against the
+unit's CRC-32s from units.csv.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import zlib
@@ -26,6 +34,7 @@ from .formats.sflash_helper import (
     config_words,
     sflash_helper_config_t,
 )
+from .serialize import MAC_FIELD, SERIAL_FIELD, UNITS_CSV, PatchRange, format_mac, parse_mac
 
 # interface config (Debian openocd's scripts/) per --adapter; the target is always target/stm32f2x.cfg
 ADAPTERS: dict[str, str] = {
@@ -37,6 +46,7 @@ ADAPTERS: dict[str, str] = {
 TARGET_CFG = "target/stm32f2x.cfg"
 
 HELPER_NAME = "sflash_helper.elf"
+BLANK_SUFFIX = ".unit-blank.bin"  # a serialized kit's MCU image with its per-unit ranges erased (0xFF)
 HELPER_CONFIG_SECTION = ".helper_config"
 HELPER_BUFFER_SIZE = 16384        # data_buffer_size of the SDK helper and ours (STM32F2xx)
 HELPER_MAX_SECTOR = 4096
@@ -241,8 +251,204 @@ def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]
     return picked
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Serialized runs (`bundle serialize`): the manifest's `serialization` ranges and units.csv beside it
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KitRange:
+    """One manifest `serialization` entry: bytes of `file` that differ per unit."""
+
+    name: str
+    file: str
+    address: int
+    offset: int
+    size: int
+
+    @property
+    def column(self) -> str:
+        """Its units.csv column, named as `bundle serialize` names it (the contract lives in PatchRange)."""
+        return PatchRange(self.name, self.file, self.address, self.offset, self.size, 0).column
+
+
+@dataclass(frozen=True)
+class KitUnit:
+    index: int
+    serial: str
+    mac: str
+    crc32: tuple[int, ...]     # per kit artefact, in artefact order
+    values: tuple[bytes, ...]  # per KitRange, in range order
+    line: int                  # in units.csv, for error messages
+
+
+_CRC_TEXT = re.compile(r"^0x[0-9a-fA-F]{8}$")
+
+
+def _serial_ranges(doc: Mapping[str, Any], path: Path, arts: list[KitArtefact]) -> list[KitRange]:
+    """The manifest's `serialization` list checked against the kit's images; [] for a build that is not serialized."""
+    raw = doc.get("serialization")
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not raw:
+        raise InputError("serialization: expected a non-empty list of ranges", path)
+    by_file = {a.file: a for a in arts}
+    out: list[KitRange] = []
+    for i, entry in enumerate(raw):
+        where = f"serialization[{i}]"
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{where}: expected an object", path)
+        name = _field(entry, "name", str, f"{where}.", path)
+        file = _field(entry, "file", str, f"{where}.", path)
+        address, offset, size = (_int(_field(entry, k, (int, str), f"{where}.", path), f"{where}.{k}", path)
+                                 for k in ("address", "offset", "size"))
+        if not _SAFE_NAME.match(name):
+            raise InputError(f"{where}.name: {name!r}: expected letters, digits, . _ -", path)
+        art = by_file.get(file)
+        if art is None:
+            raise InputError(f"{where}.file: {file!r} is not one of the kit's images ({', '.join(by_file)})", path)
+        if size < 1 or offset < 0 or offset + size > art.size:
+            raise InputError(f"{where}: {hexsize(size)} at offset 0x{offset:X} is outside {file} "
+                             f"({hexsize(art.size)})", path)
+        if address != art.base + offset:
+            raise InputError(f"{where}.address: 0x{address:08X}, but offset 0x{offset:X} of {file} (at "
+                             f"0x{art.base:08X}) is 0x{art.base + offset:08X}", path)
+        out.append(KitRange(name, file, address, offset, size))
+    ordered = sorted(out, key=lambda r: (r.file, r.offset))
+    for a, b in zip(ordered, ordered[1:]):
+        if a.file == b.file and b.offset < a.offset + a.size:
+            raise InputError(f"serialization: {a.name} and {b.name} overlap in {a.file} at 0x{b.address:08X}", path)
+    return out
+
+
+def _unit_table(csv_path: Path, ranges: list[KitRange], arts: list[KitArtefact],
+                images: Mapping[str, bytes]) -> list[KitUnit]:
+    """units.csv rows checked against the manifest's ranges and the images: every column the kit needs, each
+    range's hex the range's size, serial and MAC unique and equal to the bytes the unit gets, each per-unit CRC-32
+    that of the image with the unit's bytes (the line verifies against it)."""
+    try:
+        text = csv_path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        raise InputError("file not found: a manifest with serialization needs the units.csv that `bundle serialize` "
+                         "wrote beside it", csv_path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", csv_path) from None
+    except UnicodeDecodeError:
+        raise InputError("not ASCII text (expected the units.csv of `bundle serialize`)", csv_path) from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, [])
+        rows = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as exc:
+        raise InputError(f"line {reader.line_num}: not CSV: {exc}", csv_path) from None
+    crc_columns = [f"{a.file.split('.')[0]}_crc32" for a in arts]  # as serialize._csv_text names them
+    col: dict[str, int] = {}
+    for name in ["index", "serial", "mac", *crc_columns, *(r.column for r in ranges)]:
+        if header.count(name) != 1:
+            what = "missing" if name not in header else "more than once"
+            raise InputError(f"column {name!r} {what} (the manifest's serialization and artefacts need it)", csv_path)
+        col[name] = header.index(name)
+    if not rows:
+        raise InputError("no unit rows", csv_path)
+
+    units: list[KitUnit] = []
+    seen: dict[str, dict[str, int]] = {"serial": {}, "mac": {}}
+    for line, row in rows:
+        def bad(column: str, what: str) -> InputError:
+            return InputError(f"line {line}, column {column!r}: {what}", csv_path)
+
+        if len(row) != len(header):
+            raise InputError(f"line {line}: {len(row)} fields, the header has {len(header)}", csv_path)
+        cell = {name: row[i] for name, i in col.items()}
+        try:
+            index = int(cell["index"])
+        except ValueError:
+            raise bad("index", f"{cell['index']!r} is not a number") from None
+        serial = cell["serial"]
+        if not _SAFE_NAME.match(serial):
+            # typed on the line into program.sh / program.bat and part of the log's file name
+            raise bad("serial", f"{serial!r}: the line kit takes serials of letters, digits, . _ - only")
+        try:
+            mac = format_mac(parse_mac(cell["mac"], "mac"))
+        except ConfigError as exc:
+            raise bad("mac", str(exc)) from None
+        for column, value in (("serial", serial), ("mac", mac)):
+            if value in seen[column]:
+                raise bad(column, f"{value} already on line {seen[column][value]}")
+            seen[column][value] = line
+        crcs = []
+        for column in crc_columns:
+            if not _CRC_TEXT.match(cell[column]):
+                raise bad(column, f"{cell[column]!r}: expected 0x and 8 hex digits")
+            crcs.append(int(cell[column], 16))
+        values = []
+        for r in ranges:
+            text_value = cell[r.column]
+            try:
+                value = bytes.fromhex(text_value) if len(text_value) == 2 * r.size else None
+            except ValueError:
+                value = None
+            if value is None:
+                raise bad(r.column, f"expected {2 * r.size} hex digits ({hexsize(r.size)}, manifest serialization), "
+                                    f"got {text_value!r}")
+            # the log names the unit by these columns: the bytes programmed must say the same
+            if r.name == SERIAL_FIELD and value != serial.encode().ljust(r.size, b"\0"):
+                raise bad(r.column, f"does not hold serial {serial} (column serial)")
+            if r.name == MAC_FIELD and value != bytes.fromhex(mac.replace(":", "")):
+                raise bad(r.column, f"does not hold MAC {mac} (column mac)")
+            values.append(value)
+        units.append(KitUnit(index, serial, mac, tuple(crcs), tuple(values), line))
+
+    # each unit's CRC-32 is what the line compares the board with: a units.csv of another build fails here, not there
+    work = {a.file: bytearray(images[a.file]) for a in arts}
+    for unit in units:
+        for r, value in zip(ranges, unit.values):
+            work[r.file][r.offset:r.offset + r.size] = value
+        for a, column, expect in zip(arts, crc_columns, unit.crc32):
+            actual = zlib.crc32(work[a.file]) & 0xFFFFFFFF
+            if actual != expect:
+                raise VerificationError(f"line {unit.line}, column {column!r}: 0x{expect:08x}, but {a.file} with "
+                                        f"this unit's bytes has CRC-32 0x{actual:08x}: units.csv is not from this "
+                                        "build", csv_path)
+    return units
+
+
+def blank_ranges(data: bytes, ranges: list[KitRange], file: str) -> bytes:
+    """`data` with `file`'s per-unit ranges erased (0xFF): internal flash can then take each unit's bytes with a
+    plain program after the image is written (no second sector erase)."""
+    out = bytearray(data)
+    for r in ranges:
+        if r.file == file:
+            out[r.offset:r.offset + r.size] = b"\xff" * r.size
+    return bytes(out)
+
+
+def _takes_unit_bytes(ranges: list[KitRange], file: str, offset: int, size: int) -> bool:
+    """True when [offset, offset + size) of `file` holds a per-unit range: such a chunk is always sent, even where
+    the base image is all 0xFF."""
+    return any(r.file == file and r.offset < offset + size and offset < r.offset + r.size for r in ranges)
+
+
+def _serial_tcl(ranges: list[KitRange], units: list[KitUnit], unit_files: Mapping[str, str]) -> list[str]:
+    lines = [
+        "# serialized run (`bundle serialize`): one unit per run, chosen by its serial (kit_main SERIAL)",
+        "# artefact -> the file written for it (its per-unit ranges erased; each unit's bytes are added after it)",
+        "set kit_unit_files {" + " ".join(f"{a} {f}" for a, f in unit_files.items()) + "}",
+        "# {file address offset size name} per manifest serialization entry",
+        "set kit_ranges {",
+        *(f"    {{{r.file} 0x{r.address:08x} {r.offset} {r.size} {r.name}}}" for r in ranges),
+        "}",
+        "# {index serial mac {crc32 per artefact} {bytes per range, hex}} per units.csv row",
+        "set kit_units {",
+    ]
+    for u in units:
+        crcs = " ".join(f"0x{c:08x}" for c in u.crc32)
+        lines.append(f"    {{{u.index} {u.serial} {u.mac} {{{crcs}}} {{{' '.join(v.hex() for v in u.values)}}}}}")
+    lines.append("}")
+    return lines
+
+
 def _tcl_config(doc: Mapping[str, Any], arts: list[KitArtefact], chunk_lists: dict[str, list[tuple[int, int, bool]]],
-                config_words: list[int], chip_name: str, jedec_id: int, erase_chip: bool) -> str:
+                config_words: list[int], chip_name: str, jedec_id: int, erase_chip: bool,
+                serial: list[str]) -> str:
     lines = [
         "# kit_config.tcl -- generated by `bundle openocd`; read by sflash_kit.tcl. Do not edit: regenerate.",
         f"set kit_name {{{doc.get('name', 'bundle')}}}",
@@ -261,23 +467,13 @@ def _tcl_config(doc: Mapping[str, Any], arts: list[KitArtefact], chunk_lists: di
         chunk_text = " ".join(f"{{{o} {n} {int(e)}}}" for o, n, e in chunk_lists.get(a.file, []))
         lines.append(f"    {{{a.file} {a.kind} 0x{a.base:08x} {a.size} 0x{a.crc32:08x} {{{chunk_text}}}}}")
     lines.append("}")
+    lines.extend(serial)
     lines.append("return  ;# OpenOCD echoes a sourced file's last result")
     return "\n".join(lines) + "\n"
 
 
 def _template(name: str) -> str:
     return resources.files("bundler").joinpath(f"kit/{name}").read_text(encoding="utf-8")
-
-
-def _units(doc: Mapping[str, Any]) -> str:
-    """A default unit id for the log name when the manifest describes exactly one serialized unit."""
-    units = doc.get("units")
-    if isinstance(units, list) and len(units) == 1 and isinstance(units[0], Mapping):
-        for key in ("serial", "mac"):
-            value = units[0].get(key)
-            if isinstance(value, str) and value:
-                return re.sub(r"[^A-Za-z0-9._-]", "-", value)
-    return ""
 
 
 def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None = None, *,
@@ -321,18 +517,33 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         if a.kind == "sflash" and a.base + a.size > chip_size:
             raise InputError(f"{a.file}: {hexsize(a.size)} at 0x{a.base:x} does not fit the {chip_name} "
                              f"({hexsize(chip_size)})", manifest_path)
+    images = {a.file: a.source.read_bytes() for a in arts}
+    ranges = _serial_ranges(doc, manifest_path, arts)
+    units_csv = manifest_path.parent / UNITS_CSV
+    units = _unit_table(units_csv, ranges, arts, images) if ranges else []
     files: dict[str, bytes] = {}
     chunk_lists: dict[str, list[tuple[int, int, bool]]] = {}
+    unit_files: dict[str, str] = {}
     for a in arts:
-        data = a.source.read_bytes()
-        files[a.file] = data
+        data = images[a.file]
+        if a.kind == "mcu" and any(r.file == a.file for r in ranges):
+            # internal flash is programmed page-wise after an erase: write the ranges 0xFF, then the unit's bytes
+            unit_files[a.file] = a.file.rsplit(".", 1)[0] + BLANK_SUFFIX
+            files[unit_files[a.file]] = blank_ranges(data, ranges, a.file)
+        else:
+            files[a.file] = data
         if a.kind == "sflash":
-            chunk_lists[a.file] = chunks(data)
+            chunk_lists[a.file] = [(o, n, e and not _takes_unit_bytes(ranges, a.file, o, n)) for o, n, e in chunks(data)]
     words = list(config_words.parse(config))
     files[HELPER_NAME] = helper_bytes
-    files["kit_config.tcl"] = _tcl_config(doc, arts, chunk_lists, words, chip_name, jedec_id, erase_chip).encode()
+    serial_tcl = _serial_tcl(ranges, units, unit_files) if ranges else []
+    files["kit_config.tcl"] = _tcl_config(doc, arts, chunk_lists, words, chip_name, jedec_id, erase_chip,
+                                          serial_tcl).encode()
     files["sflash_kit.tcl"] = _template("sflash_kit.tcl").encode()
-    subst = {"@INTERFACE@": ADAPTERS[adapter], "@TARGET@": TARGET_CFG, "@UNIT@": _units(doc),
+    if ranges:
+        files[UNITS_CSV] = units_csv.read_bytes()  # as written by `bundle serialize`: the run's record, and the
+        # table program.sh / program.bat look the typed serial up in
+    subst = {"@INTERFACE@": ADAPTERS[adapter], "@TARGET@": TARGET_CFG, "@SERIALIZED@": "1" if ranges else "0",
              "@NAME@": str(doc.get("name", "bundle")), "@ADAPTER@": adapter}
     for name in ("program.sh", "program.bat"):
         text = _template(name)
@@ -349,7 +560,8 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         for log in sorted(logs.iterdir()):
             if log.is_file():
                 files[f"logs/{log.name}"] = log.read_bytes()
-    protected = [manifest_path] + [a.source for a in arts] + ([helper_path] if helper is not None else [])
+    protected = [manifest_path] + [a.source for a in arts] + ([units_csv] if ranges else []) + \
+        ([helper_path] if helper is not None else [])
     written = publish(out, files, protected)
     try:
         (out / "program.sh").chmod(0o755)
@@ -365,4 +577,4 @@ def uses_sdk_helper(helper: Path) -> bool:
 
 
 __all__ = ["ADAPTERS", "SPI_KEYS", "make_kit", "spi_settings", "helper_config", "patch_helper", "chunks",
-           "uses_sdk_helper"]
+           "uses_sdk_helper", "blank_ranges"]

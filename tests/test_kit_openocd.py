@@ -66,7 +66,7 @@ def test_kit_main_in_jim(kits: dict[str, Path], delta: int, rc: int, last: str) 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell")
 @pytest.mark.parametrize("delta,rc,last", [("0", 0, "PASS"), ("1", 1, "FAIL: CRC mismatch: mcu.bin, sflash.bin")])
 def test_program_sh(tmp_path: Path, delta: str, rc: int, last: str) -> None:
-    manifest = write_build(tmp_path / "build", units=[{"serial": "SN0042"}])
+    manifest = write_build(tmp_path / "build")
     kit = make_kit(manifest, "stlink", tmp_path / "kit")[0].parent
     wrapper = tmp_path / "openocd-wrapper"
     wrapper.write_text(
@@ -80,7 +80,7 @@ def test_program_sh(tmp_path: Path, delta: str, rc: int, last: str) -> None:
     (tmp_path / "dummy.cfg").write_text("adapter driver dummy\ntransport select jtag\n")
     env = {**os.environ, "OPENOCD": str(wrapper), "OPENOCD_INTERFACE": str(tmp_path / "dummy.cfg"),
            "FAKE_CRC_DELTA": delta}
-    r = subprocess.run(["sh", str(kit / "program.sh")], cwd=tmp_path, env=env, capture_output=True, text=True,
+    r = subprocess.run(["sh", str(kit / "program.sh"), "SN0042"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == rc, r.stdout + r.stderr
     out = r.stdout.splitlines()

@@ -39,6 +39,7 @@ class Bridge:
     def __init__(self, board: Board, kit: Path, hook: Hook | None = None) -> None:
         self.board, self.kit, self.hook = board, kit, hook
         self.shutdown: str | None = None
+        self.flash_fills: list[tuple[int, int]] = []
 
     def _file(self, name: str) -> bytes:
         path = Path(name)
@@ -57,6 +58,9 @@ class Bridge:
             if len(args) == 2 and args[0] == "pc":
                 assert _num(args[1]) & 1 == 0, "a Cortex-M PC is written without the Thumb bit"
                 b.set_pc(_num(args[1]))
+            return ""
+        if cmd == "mwb":
+            b.write(_num(args[0]), bytes([_num(args[1])]))
             return ""
         if cmd == "mww":
             addr, value = _num(args[0]), _num(args[1])
@@ -86,6 +90,16 @@ class Bridge:
             piece = data[lo - base:lo - base + n]
             b.write(lo, piece)
             return ""
+        if cmd == "flash" and args[0] in ("fillb", "fillh"):
+            # flash programming only clears bits; fillh writes whole aligned halfwords (PSIZE x16)
+            width = 1 if args[0] == "fillb" else 2
+            addr, value = _num(args[1]), _num(args[2])
+            assert addr >= FLASH_BASE and addr % width == 0, args
+            for i in range(_num(args[3]) * width):
+                at = addr + i
+                b.write(at, bytes([b.read(at, 1)[0] & (value >> (8 * (i % width))) & 0xFF]))
+            self.flash_fills.append((addr, width))
+            return ""
         if cmd == "flash":
             assert args[0] == "write_image", args
             rest = args[1:]
@@ -105,8 +119,9 @@ class Bridge:
             return ""
         raise RuntimeError(f"unexpected OpenOCD command {cmd} {args}")
 
-    def run(self, timeout: float = 300) -> KitRun:
-        script = (f"source {{{MOCK}}}\nsource kit_config.tcl\nsource sflash_kit.tcl\nkit_main\n"
+    def run(self, timeout: float = 300, serial: str = "") -> KitRun:
+        """kit_main, with the unit's serial for a serialized kit (as program.sh passes it)."""
+        script = (f"source {{{MOCK}}}\nsource kit_config.tcl\nsource sflash_kit.tcl\nkit_main {serial}\n"
                   "puts \"kit_main returned without shutdown\"\nexit 3\n")
         with tempfile.NamedTemporaryFile("w", suffix=".tcl", delete=False) as fh:
             fh.write(script)

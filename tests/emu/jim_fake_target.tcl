@@ -1,6 +1,7 @@
 # A fake target for running kit_main inside real OpenOCD (Jim Tcl) without hardware: sourced after the kit's
 # scripts, it replaces the target commands with procs over a memory array. The "helper" answers every command
-# with OK, the configured JEDEC ID, and the manifest CRC of the artefact at that address (+ fake_crc_delta).
+# with OK, the configured JEDEC ID, and the expected CRC of the artefact at that address (+ fake_crc_delta): the
+# manifest's, or the unit's from units.csv in a serialized kit.
 set fake_crc_delta 0
 array set fake_mem {}
 proc fake_set {addr value} { global fake_mem; set fake_mem([expr {$addr + 0}]) [expr {$value + 0}] }
@@ -26,6 +27,7 @@ proc load_image {args} {
     }
 }
 proc mww {addr value} { fake_set $addr $value }
+proc mwb {addr value} { puts "fake: mwb $addr $value" }
 proc read_memory {addr width count} { return [list [format 0x%08x [fake_get $addr]]] }
 proc resume {} {
     global kit_jedec_id kit_artefacts fake_crc_delta
@@ -33,8 +35,11 @@ proc resume {} {
     if {$cmd == 0} { return }
     if {$cmd == 0x400} { fake_set 0x2000001c $kit_jedec_id }
     if {$cmd == 0x100 || $cmd == 0x200} {
+        set i 0
         foreach a $kit_artefacts {
             lassign $a file kind base size crc
+            set crc [kit_expected_crc $i $crc]
+            incr i
             if {$base == [fake_get 0x20000010]} { fake_set 0x2000001c [expr {($crc + $fake_crc_delta) & 0xffffffff}] }
         }
     }

@@ -40,7 +40,7 @@ def _entry(name: str, kind: str, fmt: str, base: int, data: bytes) -> dict:
 
 
 def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x18000, chip_size: int = 0x100000,
-                jedec_id: int = 0xC22014, units: list | None = None) -> Path:
+                jedec_id: int = 0xC22014) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     mcu, sflash = mcu_image(mcu_size), sflash_image(sflash_size)
     (folder / "mcu.bin").write_bytes(mcu)
@@ -55,8 +55,6 @@ def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x1
                       {**_entry("mcu.hex", "mcu", "hex", 0x08000000, mcu)},
                       _entry("sflash.bin", "sflash", "bin", 0, sflash)],
     }
-    if units is not None:
-        doc["units"] = units
     path = folder / "manifest.json"
     path.write_text(json.dumps(doc, indent=2))
     return path
