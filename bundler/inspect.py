@@ -621,7 +621,7 @@ def _span(data: bytes, lo: int, hi: int | None) -> tuple[int, int]:
 
 def _spans(data: bytes, fill: int, lo: int, hi: int) -> Iterator[tuple[int, int, bool]]:
     """data[lo:hi] cut into maximal (start, end, erased) spans of whole blocks (from lo; the last may be shorter):
-    erased spans are all `fill`, the others have a byte that is not in each block. `startswith` compares in place
+    erased spans are all `fill`, the others have in each block a byte that is not. `startswith` compares in place
     (memcmp); a memoryview slice compared with bytes goes element by element, ~20x slower."""
     blank, coarse = _blanks(fill)
     start, pos, erased = lo, lo, True
@@ -901,6 +901,7 @@ def decode_elf(rep: FileReport, blob: bytes, board: Board, *, region: str | None
     from construct import ConstructError
 
     from .formats.elf import ELF_MAGIC, EM_ARM, Elf32_Ehdr, Elf32_Phdr, loaded_by_wiced
+    from .layout import Region
 
     what = region or "ELF"
     if blob[:4] != ELF_MAGIC:
@@ -933,8 +934,6 @@ def decode_elf(rep: FileReport, blob: bytes, board: Board, *, region: str | None
     mcu = board.mcu
     app = mcu.region(board.sflash.app_region)
     dct1 = mcu.region(board.dct.copies[0])
-    from .layout import Region
-
     sram = Region("sram", mcu.sram_base, mcu.sram_size)
     segments, loaded = [], []
     for i in range(fit):

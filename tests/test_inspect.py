@@ -311,6 +311,19 @@ def test_dump_padded_with_ff_passes_with_note_and_zero_padding_fails(built, tmp_
     assert code == 1
     msg = [x for x in findings(doc) if x["code"] == "longer"][0]
     assert msg["offset"] == 0x100000
+    # the same extra bytes without a manifest (checked against the chip) and in an MCU dump (address from the base)
+    zero.write_bytes(built["sflash"] + b"\xff" * 0x100 + b"\x00" * 0x10)
+    code, doc = run_json(zero)
+    msg = [x for x in findings(doc) if x["code"] == "longer"][0]
+    size = doc["files"][0]["sflash"]["chip"]["size"]
+    assert code == 1 and (msg["offset"], msg["address"]) == (size + 0x100, size + 0x100)
+    mcu = tmp_path / "mcu_dump.bin"
+    mcu.write_bytes(built["mcu"] + b"\xff" * 0x20 + b"\x01")
+    for manifest in ([], ["--manifest", built["out"] / "manifest.json"]):
+        code, doc = run_json(mcu, *manifest)
+        msg = [x for x in findings(doc) if x["code"] == "longer"][0]
+        assert code == 1 and msg["offset"] == len(built["mcu"]) + 0x20
+        assert msg["address"] == FLASH_BASE + msg["offset"] and f"0x{msg['offset']:X}" in msg["message"]
 
 
 def test_hex_and_bin_of_same_bytes_are_the_same_image(built, tmp_path: Path) -> None:
