@@ -10,7 +10,8 @@ in `bundler.report`. Whatever the bytes, nothing raises out of `inspect_paths` f
 - ``warning`` suspicious but the device would work (stale bytes in an unused sector, ...)
 - ``note``    information (read-back longer than the artefact but only fill, ...)
 
-Only a bad manifest or bad options (board, chip, kind) raise a `BundleError` (exit 2) before any file is read.
+Only a bad manifest or bad options (board, chip, kind) raise a `BundleError` (exit 2), before any file is reported on
+(files named in the call are already being read in the background: `_ReadAhead`).
 
 Formats and rules: ../shared/docs/wiced-formats.md §1 (flash map), §2 (DCT, copy choice), §3 (LUT, stored ELF),
 §4 (WicedFS), §6 (boot flow). Structures come from `bundler.formats`; nothing here unpacks bytes at fixed offsets.
