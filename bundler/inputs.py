@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import InputError, hexsize
-from .formats.elf import PT_LOAD, build_elf
 from .stream import BLOCK
 
 ELF_MAGIC = b"\x7fELF"
@@ -219,6 +218,8 @@ def stored_app_elf(loaded: LoadedInput) -> bytes:
     if loaded.stripped:
         return loaded.raw
     from elftools.elf.elffile import ELFFile
+
+    from .formats.elf import PT_LOAD, build_elf  # construct: imported where needed (read_file is used without it)
 
     elf = ELFFile(io.BytesIO(loaded.raw))
     kept = []

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from . import TOOL_NAME, __version__
 from .checksums import crc32, hex32, memoized, sha256, sum32
 from .errors import BundleError, InputError, hexsize
+from .inputs import image_from_bytes, read_file
 
 if TYPE_CHECKING:  # imported where used: inspect_paths starts reading the files before construct & co. load
     from .layout import Board, Chip, Region
@@ -261,9 +262,7 @@ class _ReadAhead:
     decoders (construct & co.), validates the manifest and loads the layouts. File reads, SHA-256 and CRC-32
     release the GIL: on a 16 MiB image ~25 ms of a ~200 ms run overlap.
 
-    The thread needs nothing heavy (inputs.read_file would import construct first), so it reads with read_file's
-    guard (same size and mtime before and after); anything unusual is left to `_load`, whose read_file words
-    the error."""
+    Anything unusual is left to `_load`, whose read_file words the error."""
 
     def __init__(self, paths: Iterable[Path]) -> None:
         self._queue = dict.fromkeys(p for p in paths if _plain_file(p))  # in order, once each
@@ -276,14 +275,8 @@ class _ReadAhead:
         for path in self._queue:
             result = None  # `_load` reads the file again
             try:
-                before = os.stat(path)
-                with open(path, "rb") as fh:
-                    raw = fh.read()
-                after = os.stat(path)
-                unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
-                if unchanged and len(raw) == after.st_size:
-                    view = memoryview(raw)
-                    result = (raw, sha256(view), crc32(view))
+                raw, source = read_file(path)
+                result = (raw, source.sha256, crc32(memoryview(raw)))
             except Exception:
                 result = None
             finally:
@@ -318,8 +311,6 @@ class Loaded:
 
 
 def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Loaded | None:
-    from .inputs import image_from_bytes, read_file
-
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:

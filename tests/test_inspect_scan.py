@@ -4,6 +4,7 @@ here: runs of bytes other than the fill found byte by byte, the byte sum as Pyth
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bundler import inspect as insp
+from bundler.errors import InputError
 from bundler.layout import load_board
 
 BLOCK = insp._SCAN
@@ -124,10 +126,14 @@ def test_a_file_the_read_ahead_could_not_read_is_read_by_load(sample_build, monk
     files = [out / "mcu.bin", out / "sflash.bin"]
     expected = insp.inspect_paths(files, manifest=out / "manifest.json")
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("busy")
+    real_read_file = insp.read_file
 
-    monkeypatch.setattr(insp, "open", refuse, raising=False)  # the thread's open(); read_file has its own
+    def refuse_in_thread(*args: object, **kwargs: object) -> object:
+        if threading.current_thread().name == "inspect-read-ahead":
+            raise InputError("file changed while being read; run the build again", "x")
+        return real_read_file(*args, **kwargs)
+
+    monkeypatch.setattr(insp, "read_file", refuse_in_thread)
     assert insp._ReadAhead(files).take(files[0]) is None
     assert insp.inspect_paths(files, manifest=out / "manifest.json") == expected
     for report, path in zip(expected["files"], files):
