@@ -215,13 +215,21 @@ def stored_app_elf(loaded: LoadedInput) -> bytes:
     unstripped one is reduced to its ELF header, program headers and loadable segments."""
     if loaded.format != "elf":
         raise InputError(f"an app stored in serial flash must be an ELF file, got {loaded.format}", loaded.source.file)
-    if loaded.stripped:
-        return loaded.raw
+    return loaded.raw if loaded.stripped else _reduced_elf(loaded.raw)
+
+
+def stored_form(raw: bytes, name: str) -> bytes:
+    """What `bundle build` stores in SFLASH for the app ELF `raw` (itself when already stripped)."""
+    _, _, stripped = _elf_segments(raw, name)
+    return raw if stripped else _reduced_elf(raw)
+
+
+def _reduced_elf(raw: bytes) -> bytes:
     from elftools.elf.elffile import ELFFile
 
     from .formats.elf import PT_LOAD, build_elf  # construct: imported where needed (read_file is used without it)
 
-    elf = ELFFile(io.BytesIO(loaded.raw))
+    elf = ELFFile(io.BytesIO(raw))
     kept = []
     for seg in elf.iter_segments():
         if seg["p_type"] == "PT_LOAD":

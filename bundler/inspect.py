@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from . import TOOL_NAME, __version__
 from .checksums import crc32, hex32, memoized, sha256, sum32
 from .errors import BundleError, InputError, hexsize
-from .inputs import image_from_bytes, read_file
+from .inputs import image_from_bytes, read_file, stored_form
 
 if TYPE_CHECKING:  # imported where used: inspect_paths starts reading the files before construct & co. load
     from .layout import Board, Chip, Region
@@ -1541,6 +1541,20 @@ def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context,
             if r["sha256"] == digest:
                 rep.add("note", "matches_region", f"identical to region {r['name']} of {art['file']}", region=r["name"])
                 return {"artefact": art["file"], "region": r["name"], "result": "pass"}
+    stored_digest = None
+    if kind == "app":  # an unstripped ELF (symbols, debug sections): what the build stores of it is its stripped form
+        try:
+            stored = stored_form(data, rep.doc["file"])
+        except InputError:  # an ELF pyelftools cannot walk: the decode above has said what is wrong with it
+            stored = data
+        stored_digest = sha256(stored) if stored is not data else None
+        for art in ctx.manifest["artefacts"]:
+            for r in art["regions"]:
+                if r["sha256"] == stored_digest:
+                    rep.add("note", "matches_region", f"its stripped form ({hexsize(len(stored))}: ELF header, program "
+                            f"headers and loadable segments, as the SDK stores *.stripped.elf) is region {r['name']} "
+                            f"of {art['file']}", region=r["name"])
+                    return {"artefact": art["file"], "region": r["name"], "result": "pass"}
     # a read-back of a slot (a whole DCT copy, a component's sectors): the region's bytes then only fill
     for art in ctx.manifest["artefacts"]:
         for r in art["regions"]:
@@ -1558,7 +1572,9 @@ def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context,
         rep.add("note", "no_region", f"the manifest lists no region holding a {kind}")
         return {"artefact": None, "region": None, "result": "pass"}
     a, r = cands[0]
+    hint = ("; this ELF has symbols and neither it nor its stripped form is stored: if the build was given the "
+            "SDK's *.stripped.elf, inspect that file") if kind == "app" and stored_digest else ""
     rep.add("fail", "component_mismatch", f"matches no region of the manifest; {r['name']} of {a['file']} has sha256 "
-            f"{r['sha256'][:16]}… ({hexsize(r['size'])}), this file {digest[:16]}… ({hexsize(len(data))})",
+            f"{r['sha256'][:16]}… ({hexsize(r['size'])}), this file {digest[:16]}… ({hexsize(len(data))}){hint}",
             region=r["name"])
     return {"artefact": a["file"], "region": r["name"], "result": "fail"}

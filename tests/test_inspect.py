@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import struct
+import subprocess
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -495,3 +497,40 @@ def test_kind_forced_and_component_files_against_manifest(built) -> None:
     assert code == 0 and doc["files"][0]["verification"] == {"artefact": "mcu.bin", "region": "app", "result": "pass"}
     code, doc = run_json(SAMPLE / "build" / "bootloader.elf", "--manifest", built["out"] / "manifest.json")
     assert code == 1 and doc["files"][0]["verification"]["result"] == "fail"  # not an app-region image
+
+
+def test_unstripped_app_elf_matches_the_stripped_copy_the_build_stored(sample_copy: Path, tmp_path: Path) -> None:
+    """bundle.toml names the unstripped ELF (the build stores its stripped form): QA may inspect that same ELF."""
+    text = sample_copy.read_text()
+    sample_copy.write_text(text.replace('fr_app = "build/ota_fr.stripped.elf"', 'fr_app = "build/ota_fr.elf"'))
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["build", str(sample_copy), "--out", str(out)]).exit_code == 0
+    elf = sample_copy.parent / "build" / "ota_fr.elf"
+    code, doc = run_json(elf, "--manifest", out / "manifest.json")
+    assert code == 0 and doc["files"][0]["verification"] == {"artefact": "sflash.bin", "region": "fr_app",
+                                                             "result": "pass"}
+    note = next(f for f in doc["files"][0]["findings"] if f["code"] == "matches_region")
+    assert "stripped form" in note["message"]
+    # the stored bytes, cut from sflash.bin by the manifest, load what the unstripped ELF loads (readelf, objcopy)
+    manifest = json.loads((out / "manifest.json").read_text())
+    region = next(r for r in artefact(manifest, "sflash.bin")["regions"] if r["name"] == "fr_app")
+    stored = tmp_path / "stored.elf"
+    stored.write_bytes((out / "sflash.bin").read_bytes()[region["offset"]:region["offset"] + region["size"]])
+    assert stored.stat().st_size < elf.stat().st_size
+    def loads(f: Path) -> list[tuple[str, str, str, str, bytes]]:
+        """(vaddr, paddr, filesz, memsz, file bytes) of each LOAD program header, as readelf prints them."""
+        rows = re.findall(r"^\s+LOAD\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", subprocess.run(
+            ["arm-none-eabi-readelf", "-lW", str(f)], capture_output=True, text=True, check=True).stdout, re.M)
+        raw = f.read_bytes()
+        return [(v, p, n, m, raw[int(o, 16):int(o, 16) + int(n, 16)]) for o, v, p, n, m in rows]
+
+    assert loads(elf) and loads(elf) == loads(stored)
+    # an unstripped ELF whose stripped form was not what the build stored: fails, saying what to inspect instead
+    code, doc = run_json(elf, "--manifest", built_default_manifest(tmp_path))
+    assert code == 1 and "inspect that file" in doc["files"][0]["findings"][-1]["message"]
+
+
+def built_default_manifest(tmp_path: Path) -> Path:
+    out = tmp_path / "default"
+    assert CliRunner().invoke(app, ["build", str(SAMPLE / "bundle.toml"), "--out", str(out)]).exit_code == 0
+    return out / "manifest.json"
