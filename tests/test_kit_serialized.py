@@ -310,3 +310,20 @@ def test_program_sh_serialized(runs: dict[str, Path], tmp_path: Path) -> None:
     log = (kit / out[-1][len("log: "):]).read_text().splitlines()
     assert "unit: SN00001003 (MAC 02:0A:F7:00:10:02)" in log and "PASS" in log
     assert "unit SN00001003 (02:0A:F7:00:10:02): programmed and verified" in log
+
+    # the same serial again (a label scanned twice): refused before OpenOCD starts, naming the log that passed
+    starts = marker.read_text().count("kit_main")
+    r = program("SN00001003")
+    assert r.returncode == 2 and r.stdout == (f"FAIL: unit SN00001003: already programmed and verified ({out[-1][5:]}); "
+                                              "a reworked board: ./program.sh SN00001003 --again; nothing programmed\n")
+    r = program("SN00001003", "--later")
+    assert r.returncode == 2 and "unexpected argument '--later'" in r.stdout
+    assert marker.read_text().count("kit_main") == starts
+    r = program("SN00001003", "--again")  # deliberate: programmed and verified again, logged as such
+    assert r.returncode == 0 and "PASS" in r.stdout.splitlines()
+    assert marker.read_text().count("kit_main") == starts + 1
+    # an earlier attempt that failed does not count as programmed
+    mac2 = next(row["mac"] for row in rows(runs["sdk"]) if row["serial"] == "SN00001002").replace(":", "-")
+    (kit / "logs" / f"20260101T000000Z_SN00001002_{mac2}.log").write_text("unit: SN00001002\nFAIL: CRC mismatch\n")
+    r = program("SN00001002")
+    assert r.returncode == 0 and "PASS" in r.stdout.splitlines()
