@@ -38,6 +38,7 @@
 
 /* ---- JEDEC serial-flash opcodes ---- */
 #define OP_WRSR  0x01u
+#define OP_EWSR  0x50u   /* SST: enable-write-status-register, arms the very next WRSR */
 #define OP_PP    0x02u
 #define OP_READ  0x03u
 #define OP_RDSR  0x05u
@@ -46,6 +47,7 @@
 #define OP_CE    0x60u
 #define SR_WIP   0x01u
 #define SR_WEL   0x02u
+#define SR_BP    0x3Cu   /* block-protect bits BP0..BP3 */
 
 #define SPI_TIMEOUT        100000u     /* status polls per byte */
 #define READY_TIMEOUT_PAGE 2000000u    /* RDSR polls: page program / sector erase */
@@ -298,14 +300,21 @@ static int flash_read(uint32_t address, uint8_t *dst, uint32_t n)
     return bus_error ? -1 : 0;
 }
 
+/* WREN, then EWSR right before WRSR 0, as the WICED SDK does for SST parts (sflash_write_status_register): an
+ * SST25VF080B powers up with its BP bits set and takes WRSR after EWSR (or WREN); parts without EWSR ignore 0x50.
+ * Fails if a BP bit is still set afterwards (e.g. BPL locked with WP# low), rather than at the verify. */
 static int flash_unprotect(void)
 {
     if (flash_write_enable() != 0) return -1;
     cs_low();
+    spi_xfer(OP_EWSR);
+    spi_end();
+    cs_low();
     spi_xfer(OP_WRSR);
     spi_xfer(0u);
     spi_end();
-    return flash_wait_ready(READY_TIMEOUT_PAGE);
+    if (flash_wait_ready(READY_TIMEOUT_PAGE) != 0) return -1;
+    return ((flash_status() & SR_BP) != 0u || bus_error) ? -1 : 0;
 }
 
 static int flash_sector_erase(uint32_t address)

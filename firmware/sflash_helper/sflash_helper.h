@@ -89,7 +89,7 @@ typedef struct {
     uint32_t sector_size;         /* +0x48 erase unit in bytes, power of two <= 4096 */
     uint32_t sector_erase_opcode; /* +0x4C 0x20 for 4 KiB sector erase */
     uint32_t page_size;           /* +0x50 program page, power of two <= 256 (1 = byte program) */
-    uint32_t flags;               /* +0x54 bit0: clear block protection (WREN, WRSR 0) before erase/write */
+    uint32_t flags;               /* +0x54 bit0: clear block protection (WREN, EWSR, WRSR 0) first */
     uint32_t jedec_id_read;       /* +0x58 output: last RDID answer */
     uint32_t reserved;            /* +0x5C */
 } sflash_helper_config_t;
