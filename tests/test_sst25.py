@@ -176,15 +176,17 @@ def test_sst_board_layout_differs_only_in_the_chip_settings() -> None:
     assert (chip.jedec_id, chip.size, chip.sector_size) == (SST25VF080B_ID, CHIP, 4096)
 
 
-def _sst_kit(tmp_path: Path, spi: dict) -> Path:
-    manifest = write_build(tmp_path / "build", jedec_id=SST25VF080B_ID, chip_name="SST25VF080B", sflash_size=0xC000)
-    make_kit(manifest, "stlink", tmp_path / "kit", spi={**BOARD_SPI, **spi})
+def _sst_kit(tmp_path: Path, spi: dict | None) -> Path:
+    """A kit for an SST25VF080B build: SPI settings from the board layout (spi None) or BOARD_SPI + `spi`."""
+    manifest = write_build(tmp_path / "build", jedec_id=SST25VF080B_ID, chip_name="SST25VF080B", sflash_size=0xC000,
+                           layout="bcm943362wcd4-sst")
+    make_kit(manifest, "stlink", tmp_path / "kit", spi=None if spi is None else {**BOARD_SPI, **spi})
     return tmp_path / "kit"
 
 
 @tclsh
-def test_kit_with_sst_settings_programs_sst_board(tmp_path: Path) -> None:
-    kit = _sst_kit(tmp_path, SST_SPI)
+def test_kit_from_sst_layout_programs_sst_board(tmp_path: Path) -> None:
+    kit = _sst_kit(tmp_path, None)                        # manifest board.layout = bcm943362wcd4-sst
     nor = Sst25vf080b(strict_ewsr=True)
     nor.mem[0x80000:0x80010] = b"\x00" * 16               # stale data elsewhere: the chip erase clears it
     board = Board(nor)
@@ -206,3 +208,30 @@ def test_kit_with_macronix_settings_fails_on_sst_board(tmp_path: Path) -> None:
     assert run.output[-1].startswith("FAIL: sflash.bin: write at offset 0x00000000: verify after write failed")
     assert "PASS" not in run.output
     assert all(b == 0xFF for b in nor.mem)                 # nothing written, and the kit said so
+
+
+def test_sample_built_for_sst_layout_gives_sst_kit_settings(tmp_path: Path) -> None:
+    """`board = "bcm943362wcd4-sst"` in bundle.toml: the manifest names that layout, and `bundle openocd` gives the
+    helper page_size 1 and the unprotect flag (config words read back from kit_config.tcl)."""
+    from typer.testing import CliRunner
+
+    from bundler.cli import app
+    from emu.host import CONFIG_FIELDS
+
+    sample = tmp_path / "ota_demo"
+    shutil.copytree(ROOT / "samples" / "ota_demo", sample)
+    toml = sample / "bundle.toml"
+    text = toml.read_text()
+    assert 'board = "bcm943362wcd4"' in text and 'chip = "MX25L8006E"' in text
+    toml.write_text(text.replace('board = "bcm943362wcd4"', 'board = "bcm943362wcd4-sst"')
+                    .replace('chip = "MX25L8006E"', 'chip = "SST25VF080B"'))
+    r = CliRunner().invoke(app, ["build", str(toml), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["openocd", str(tmp_path / "out" / "manifest.json"), "--adapter", "stlink",
+                                 "--out", str(tmp_path / "kit")])
+    assert r.exit_code == 0, r.output
+    line = next(x for x in (tmp_path / "kit" / "kit_config.tcl").read_text().splitlines()
+                if x.startswith("set kit_helper_config {"))
+    words = dict(zip(CONFIG_FIELDS, (int(w, 0) for w in line.split("{")[1].rstrip("}").split())))
+    assert words["expected_jedec_id"] == SST25VF080B_ID and words["chip_size"] == CHIP
+    assert words["page_size"] == 1 and words["flags"] == 1 and words["sector_erase_opcode"] == 0x20

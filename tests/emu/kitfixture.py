@@ -40,7 +40,7 @@ def _entry(name: str, kind: str, fmt: str, base: int, data: bytes) -> dict:
 
 
 def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x18000, chip_size: int = 0x100000,
-                jedec_id: int = 0xC22014, chip_name: str = "MX25L8006E") -> Path:
+                jedec_id: int = 0xC22014, chip_name: str = "MX25L8006E", layout: str = "bcm943362wcd4") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     mcu, sflash = mcu_image(mcu_size), sflash_image(sflash_size)
     (folder / "mcu.bin").write_bytes(mcu)
@@ -48,7 +48,7 @@ def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x1
     (folder / "sflash.bin").write_bytes(sflash)
     doc = {
         "manifest_version": 1, "tool": {"name": "bundle", "version": "0.1.0"}, "name": "ota_demo",
-        "board": {"name": "BCM943362WCD4", "layout": "bcm943362wcd4"},
+        "board": {"name": "BCM943362WCD4", "layout": layout},
         "chip": {"name": chip_name, "jedec_id": f"0x{jedec_id:06x}", "size": chip_size, "sector_size": 4096},
         "lut": [],
         "artefacts": [_entry("mcu.bin", "mcu", "bin", 0x08000000, mcu),
