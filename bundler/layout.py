@@ -181,7 +181,8 @@ def load_board(name_or_path: str | Path, referrer: Path | None = None) -> Board:
         known = sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
         raise ConfigError(f"board layout {str(name_or_path)!r} not found at {path} (known boards: {', '.join(known)})",
                           referrer or path)
-    top = _Table(read_toml(path), "", path)
+    top = _Table(_board_toml(path, [path]), "", path)
+    top.used.add("extends")
     board = Board(
         id=path.stem,
         name=top.str("name"),
@@ -196,6 +197,32 @@ def load_board(name_or_path: str | Path, referrer: Path | None = None) -> Board:
     top.done()
     _check_board(board)
     return board
+
+
+def _board_toml(path: Path, chain: list[Path]) -> dict[str, Any]:
+    """A board file's tables; with `extends = "<board>"` (a name or a path relative to the file), the other board's
+    tables with this file's merged over them (tables key by key, any other value or array replaced): a variant
+    of a board (another serial-flash part) states only what differs."""
+    doc = read_toml(path)
+    base_name = doc.get("extends")
+    if base_name is None:
+        return doc
+    if not isinstance(base_name, str):
+        raise ConfigError(f"extends: expected a board name or path, got {base_name!r}", path)
+    base = _resolve(base_name, "boards", path.parent)
+    if not is_file(base):
+        raise ConfigError(f"extends: board layout {base_name!r} not found at {base}", path)
+    if base.resolve() in (p.resolve() for p in chain):
+        raise ConfigError(f"extends: {base_name!r} leads back to {base.name} (a loop)", path)
+    return _merge_tables(_board_toml(base, chain + [base]), doc)
+
+
+def _merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge_tables(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
 
 
 def _mcu(t: _Table) -> McuLayout:

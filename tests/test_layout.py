@@ -52,6 +52,33 @@ def test_broken_board_is_refused(tmp_path: Path, old: str, new: str, message: st
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_variant_extends_a_board(tmp_path: Path) -> None:
+    """`extends`: the other board's tables with the variant's merged over them; arrays replaced, not appended."""
+    (tmp_path / "base.toml").write_text(BOARD_TEXT)
+    variant = tmp_path / "variant.toml"
+    variant.write_text('extends = "base.toml"\nname = "Variant"\n[sflash]\ncompatible_chips = ["SST25VF080B"]\n'
+                       'chip = "SST25VF080B"\n[sflash.spi]\nunprotect = true\n')
+    base, board = load_board(tmp_path / "base.toml"), load_board(variant)
+    assert (board.name, board.id, board.mcu, board.dct) == ("Variant", "variant", base.mcu, base.dct)
+    assert board.sflash.compatible_chips == ("SST25VF080B",)
+    assert board.sflash.chip == "SST25VF080B" and board.sflash.sector_size == base.sflash.sector_size
+    assert board.spi == {**base.spi, "unprotect": True}  # the base's pins kept, one key added
+    # by name from layouts/boards/, as the shipped SST variant does
+    variant.write_text('extends = "bcm943362wcd4"\nname = "Variant"\n')
+    assert load_board(variant).mcu == load_board("bcm943362wcd4").mcu
+
+
+@pytest.mark.parametrize("text, message", [
+    ('extends = "nope"\n', r"b\.toml: extends: board layout 'nope' not found"),
+    ('extends = 3\n', r"extends: expected a board name or path, got 3"),
+    ('extends = "b.toml"\n', r"extends: 'b\.toml' leads back to b\.toml \(a loop\)"),
+    ('extends = "bcm943362wcd4"\n[sflash]\nchipp = "X"\n', r"\[sflash\] unknown key 'chipp' \(did you mean 'chip'\?\)"),
+])
+def test_broken_extends_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_board(_board(tmp_path, text))
+
+
 def test_unknown_chip_suggests_nearest() -> None:
     with pytest.raises(ConfigError, match="did you mean 'MX25L8006E'"):
         load_chip("MX25L8006")

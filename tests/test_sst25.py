@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import shutil
-import tomllib
+import dataclasses
 import zlib
 from pathlib import Path
 
@@ -157,17 +157,13 @@ def _refuse_wrsr(finish):  # type: ignore[no-untyped-def]
 # ---- the layout and the whole kit ----
 
 def test_sst_board_layout_differs_only_in_the_chip_settings() -> None:
-    """layouts/boards/bcm943362wcd4-sst.toml is the MX25L8006E layout with the SST chip settings, nothing else."""
-    base = tomllib.loads((LAYOUTS_DIR / "boards" / "bcm943362wcd4.toml").read_text())
-    sst = tomllib.loads((LAYOUTS_DIR / "boards" / "bcm943362wcd4-sst.toml").read_text())
-    assert sst["sflash"]["chip"] == "SST25VF080B"
-    assert {k: v for k, v in sst["sflash"]["spi"].items() if k in SST_SPI} == SST_SPI
-    for doc in (base, sst):
-        doc.pop("description")
-        doc["sflash"].pop("chip")
-        for key in SST_SPI:
-            doc["sflash"]["spi"].pop(key, None)
-    assert sst == base
+    """layouts/boards/bcm943362wcd4-sst.toml extends the MX25L8006E layout with the SST chip settings, nothing else."""
+    base = load_board("bcm943362wcd4")
+    sst = load_board("bcm943362wcd4-sst")
+    assert (sst.mcu, sst.dct, sst.name, sst.sdk) == (base.mcu, base.dct, base.name, base.sdk)
+    assert sst.sflash == dataclasses.replace(base.sflash, chip="SST25VF080B")
+    assert sst.spi == {**base.spi, **SST_SPI}
+    assert sst.id == "bcm943362wcd4-sst" and sst.description != base.description
     board = load_board("bcm943362wcd4-sst")
     assert board.name == "BCM943362WCD4"
     settings = spi_settings(board.spi)
