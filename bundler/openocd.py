@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import zlib
 from dataclasses import dataclass
@@ -84,39 +83,6 @@ class KitArtefact:
     size: int
     crc32: int
     source: Path
-
-
-def _load_manifest(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not JSON: {exc}", path) from None
-    if not isinstance(doc, dict):
-        raise InputError("not a manifest (expected a JSON object)", path)
-    return doc
-
-
-def _field(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, path: Path) -> Any:
-    value = doc.get(key) if isinstance(doc, Mapping) else None
-    if value is None or not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise InputError(f"{where}{key}: missing or not a {getattr(kind, '__name__', kind)}", path)
-    return value
-
-
-def _int(value: Any, where: str, path: Path) -> int:
-    """Manifest numbers are ints or "0x..." strings."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value, 0)
-        except ValueError:
-            pass
-    raise InputError(f"{where}: expected a number or 0x string, got {value!r}", path)
 
 
 def spi_settings(spi: Mapping[str, Any], where: str | Path = "[sflash.spi]") -> dict[str, Any]:
@@ -220,15 +186,15 @@ def chunks(data: bytes, chunk: int = HELPER_BUFFER_SIZE, fill: int = 0xFF) -> li
 
 def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]:
     folder = manifest_path.parent
-    raw = _field(doc, "artefacts", list, "", manifest_path)
+    raw = doc["artefacts"]
     picked: list[KitArtefact] = []
     for kind in ("mcu", "sflash"):
-        entries = [a for a in raw if isinstance(a, Mapping) and a.get("kind") == kind and a.get("format") == "bin"]
+        entries = [a for a in raw if a["kind"] == kind and a["format"] == "bin"]
         if len(entries) != 1:
             raise InputError(f"artefacts: expected one {kind} artefact in bin format, found {len(entries)}", manifest_path)
         a = entries[0]
         where = f"artefacts[{raw.index(a)}]"
-        name = _field(a, "file", str, f"{where}.", manifest_path)
+        name = a["file"]
         if not _SAFE_NAME.match(name):
             raise InputError(f"{where}.file: {name!r} must be a plain file name (letters, digits, . _ -)", manifest_path)
         source = folder / name
@@ -236,10 +202,7 @@ def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]
             data = source.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", source) from None
-        size = _int(_field(a, "size", (int, str), f"{where}.", manifest_path), f"{where}.size", manifest_path)
-        crc = _int(_field(a, "crc32", (int, str), f"{where}.", manifest_path), f"{where}.crc32", manifest_path)
-        base = _int(_field(a, "base_address", (int, str), f"{where}.", manifest_path), f"{where}.base_address",
-                    manifest_path)
+        size, crc, base = a["size"], int(a["crc32"], 16), a["base_address"]
         if len(data) != size:
             raise VerificationError(f"{hexsize(len(data))}, manifest says {hexsize(size)}: file changed since the build",
                                     source)
@@ -288,18 +251,13 @@ def _serial_ranges(doc: Mapping[str, Any], path: Path, arts: list[KitArtefact]) 
     raw = doc.get("serialization")
     if raw is None:
         return []
-    if not isinstance(raw, list) or not raw:
+    if not raw:
         raise InputError("serialization: expected a non-empty list of ranges", path)
     by_file = {a.file: a for a in arts}
     out: list[KitRange] = []
     for i, entry in enumerate(raw):
         where = f"serialization[{i}]"
-        if not isinstance(entry, Mapping):
-            raise InputError(f"{where}: expected an object", path)
-        name = _field(entry, "name", str, f"{where}.", path)
-        file = _field(entry, "file", str, f"{where}.", path)
-        address, offset, size = (_int(_field(entry, k, (int, str), f"{where}.", path), f"{where}.{k}", path)
-                                 for k in ("address", "offset", "size"))
+        name, file, address, offset, size = (entry[k] for k in ("name", "file", "address", "offset", "size"))
         if not _SAFE_NAME.match(name):
             raise InputError(f"{where}.name: {name!r}: expected letters, digits, . _ -", path)
         art = by_file.get(file)
@@ -481,26 +439,22 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     """Write a production-line kit for `manifest_path`'s images into `out`; return the files written.
 
     `spi` overrides the board layout's [sflash.spi] table (tests, boards without a layout entry)."""
+    from .manifest import load as load_manifest
     from .publish import publish
 
     manifest_path = Path(manifest_path)
     if adapter not in ADAPTERS:
         raise InputError(f"--adapter {adapter!r}: expected one of {', '.join(ADAPTERS)}")
-    doc = _load_manifest(manifest_path)
-    chip = _field(doc, "chip", Mapping, "", manifest_path)
-    chip_name = _field(chip, "name", str, "chip.", manifest_path)
-    jedec_id = _int(_field(chip, "jedec_id", (int, str), "chip.", manifest_path), "chip.jedec_id", manifest_path)
-    chip_size = _int(_field(chip, "size", (int, str), "chip.", manifest_path), "chip.size", manifest_path)
-    sector_size = _int(_field(chip, "sector_size", (int, str), "chip.", manifest_path), "chip.sector_size",
-                       manifest_path)
+    doc, _ = load_manifest(manifest_path)  # checked against the manifest schema: the fields below are typed
+    chip = doc["chip"]
+    chip_name, jedec_id, chip_size, sector_size = chip["name"], int(chip["jedec_id"], 16), chip["size"], \
+        chip["sector_size"]
 
     where: str | Path = "[sflash.spi]"
     if spi is None:
         from .layout import load_board
 
-        board_doc = _field(doc, "board", Mapping, "", manifest_path)
-        layout = board_doc.get("layout") or _field(board_doc, "name", str, "board.", manifest_path).lower()
-        board = load_board(layout)
+        board = load_board(doc["board"]["layout"])
         spi, where = board.spi, board.path
     settings = spi_settings(spi, where)
     config = helper_config(settings, jedec_id, chip_size, sector_size)

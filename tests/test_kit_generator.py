@@ -98,6 +98,25 @@ def test_refusals(tmp_path: Path) -> None:
     assert not (tmp_path / "kit").exists()                              # nothing half-written
 
 
+@pytest.mark.parametrize("edit, where", [
+    (lambda d: d["chip"].update(jedec_id=0xC22014), "chip/jedec_id"),        # a number where "0x00c22014" belongs
+    (lambda d: d["artefacts"][2].pop("crc32"), "artefacts/2"),
+    (lambda d: d["artefacts"][0].update(kind="flash"), "artefacts/0/kind"),
+    (lambda d: d.update(serialization=[{"name": "x", "file": "mcu.bin", "address": 1, "offset": -1, "size": 1}]),
+     "serialization/0/offset"),
+])
+def test_a_manifest_not_following_the_schema_is_refused(tmp_path: Path, edit, where: str) -> None:
+    """The kit reads the manifest as inspect does (manifest.load: JSON Schema): a hand-edited or damaged one is
+    refused with one line naming the field, and no kit is written."""
+    manifest = write_build(tmp_path / "build")
+    doc = json.loads(manifest.read_text())
+    edit(doc)
+    manifest.write_text(json.dumps(doc))
+    result = CliRunner().invoke(app, ["openocd", str(manifest), "--adapter", "stlink", "--out", str(tmp_path / "kit")])
+    assert result.exit_code == 2 and f"not a valid manifest at {where}" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "kit").exists()
+
+
 def test_sdk_helper_is_copied_unpatched(tmp_path: Path) -> None:
     manifest = write_build(tmp_path / "build")
     pkg = Path(__file__).resolve().parents[1] / "bundler" / "kit" / "sflash_helper.elf"

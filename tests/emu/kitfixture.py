@@ -34,9 +34,18 @@ def mcu_image(size: int, seed: int = 3) -> bytes:
     return bytes(out)
 
 
-def _entry(name: str, kind: str, fmt: str, base: int, data: bytes) -> dict:
-    return {"file": name, "kind": kind, "format": fmt, "base_address": base, "size": len(data), "fill": 255,
-            "crc32": f"0x{zlib.crc32(data):08x}", "sha256": hashlib.sha256(data).hexdigest(), "regions": []}
+def _sums(data: bytes) -> dict:
+    return {"crc32": f"0x{zlib.crc32(data):08x}", "sum32": f"0x{sum(data) & 0xFFFFFFFF:08x}",
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _entry(name: str, kind: str, fmt: str, base: int, data: bytes, content: bytes | None = None) -> dict:
+    """An artefact entry as the manifest schema has it; `content` is a .hex file's text (its own checksums)."""
+    entry = {"file": name, "kind": kind, "format": fmt, "base_address": base, "size": len(data), "fill": 255,
+             **_sums(data if content is None else content), "regions": []}
+    if fmt == "hex":
+        entry.update(hex_skip_fill=False, image=_sums(data))
+    return entry
 
 
 def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x18000, chip_size: int = 0x100000,
@@ -44,15 +53,17 @@ def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x1
     folder.mkdir(parents=True, exist_ok=True)
     mcu, sflash = mcu_image(mcu_size), sflash_image(sflash_size)
     (folder / "mcu.bin").write_bytes(mcu)
-    (folder / "mcu.hex").write_text(":00000001FF\n")
+    (folder / "mcu.hex").write_text(":00000001FF\n")  # not used by the kit
     (folder / "sflash.bin").write_bytes(sflash)
-    doc = {
+    doc = {  # valid against bundler/schemas/manifest.schema.json (the kit loads it with manifest.load)
         "manifest_version": 1, "tool": {"name": "bundle", "version": "0.1.0"}, "name": "ota_demo",
-        "board": {"name": "BCM943362WCD4", "layout": layout},
-        "chip": {"name": chip_name, "jedec_id": f"0x{jedec_id:06x}", "size": chip_size, "sector_size": 4096},
+        "board": {"name": "BCM943362WCD4", "layout": layout, "sdk": "3.5.2", "mcu_part": "STM32F205",
+                  "flash_base": 0x08000000, "flash_size": mcu_size},
+        "chip": {"name": chip_name, "jedec_id": f"0x{jedec_id:08x}", "size": chip_size, "sector_size": 4096},
+        "dct": {"address": 0x08004000, "used_size": 7600, "crc_mode": "sdk", "crc32_field": "0x00000000"},
         "lut": [],
         "artefacts": [_entry("mcu.bin", "mcu", "bin", 0x08000000, mcu),
-                      {**_entry("mcu.hex", "mcu", "hex", 0x08000000, mcu)},
+                      _entry("mcu.hex", "mcu", "hex", 0x08000000, mcu, b":00000001FF\n"),
                       _entry("sflash.bin", "sflash", "bin", 0, sflash)],
     }
     path = folder / "manifest.json"
