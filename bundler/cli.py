@@ -243,11 +243,13 @@ def openocd_kit(
                                                        "(e.g. the SDK's waf.sflash_write-NoOS-<platform>.elf)"),
     no_chip_erase: bool = typer.Option(False, "--no-chip-erase", help="do not erase the whole serial flash first; "
                                                                       "write every chunk with erase-if-needed"),
+    pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
+                                                       "(manifest.json.sig) does not verify"),
 ) -> None:
     """Write a folder that programs and verifies a board with OpenOCD (program.sh / program.bat)."""
     from .openocd import make_kit
 
-    for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase):
+    for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase, pubkey=pubkey):
         typer.echo(str(path))
     typer.echo(f"run: {out / 'program.sh'}  (Windows: program.bat)")
 

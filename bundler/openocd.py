@@ -34,6 +34,7 @@ from .formats.sflash_helper import (
     sflash_helper_config_t,
 )
 from .serialize import MAC_FIELD, SERIAL_FIELD, UNITS_CSV, PatchRange, format_mac, parse_mac
+from .signing import SIGNATURE_SUFFIX
 
 # interface config (Debian openocd's scripts/) per --adapter; the target is always target/stm32f2x.cfg
 ADAPTERS: dict[str, str] = {
@@ -435,16 +436,21 @@ def _template(name: str) -> str:
 
 
 def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None = None, *,
-             spi: Mapping[str, Any] | None = None, erase_chip: bool = True) -> list[Path]:
+             spi: Mapping[str, Any] | None = None, erase_chip: bool = True, pubkey: Path | None = None) -> list[Path]:
     """Write a production-line kit for `manifest_path`'s images into `out`; return the files written.
 
-    `spi` overrides the board layout's [sflash.spi] table (tests, boards without a layout entry)."""
+    `spi` overrides the board layout's [sflash.spi] table (tests, boards without a layout entry). With `pubkey`,
+    a manifest whose signature (manifest.json.sig) does not verify is refused before anything else."""
     from .manifest import load as load_manifest
     from .publish import publish
 
     manifest_path = Path(manifest_path)
     if adapter not in ADAPTERS:
         raise InputError(f"--adapter {adapter!r}: expected one of {', '.join(ADAPTERS)}")
+    if pubkey is not None:
+        from .signing import verify
+
+        verify(manifest_path, pubkey)
     doc, _ = load_manifest(manifest_path)  # checked against the manifest schema: the fields below are typed
     chip = doc["chip"]
     chip_name, jedec_id, chip_size, sector_size = chip["name"], int(chip["jedec_id"], 16), chip["size"], \
@@ -506,6 +512,9 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         files[name] = text.encode() if name.endswith(".sh") else text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
     files["README.md"] = _template("README.md").encode()
     files["manifest.json"] = manifest_path.read_bytes()
+    signature = manifest_path.with_name(manifest_path.name + SIGNATURE_SUFFIX)
+    if signature.is_file():  # the line keeps the proof of origin with the images it programs
+        files[signature.name] = signature.read_bytes()
 
     # keep the line's logs from an earlier kit in the same folder
     out = Path(out)

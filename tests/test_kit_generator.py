@@ -139,3 +139,26 @@ def test_cli_openocd(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["openocd", str(tmp_path / "missing.json"), "--adapter", "stlink",
                                  "--out", str(tmp_path / "kit2")])
     assert r.exit_code == 2 and "missing.json: file not found" in r.output and "Traceback" not in r.output
+
+
+def test_kit_refuses_a_manifest_whose_signature_does_not_verify(tmp_path: Path) -> None:
+    from bundler.signing import keygen, sign
+
+    key, pub = keygen(tmp_path / "keys")
+    manifest = write_build(tmp_path / "build")
+    sig = manifest.with_name("manifest.json.sig")
+    sig.write_bytes(sign(manifest.read_bytes(), key))
+    run = CliRunner().invoke(app, ["openocd", str(manifest), "-a", "stlink", "--out", str(tmp_path / "kit"),
+                                   "--pubkey", str(pub)])
+    assert run.exit_code == 0, run.output
+    assert (tmp_path / "kit" / "manifest.json.sig").read_bytes() == sig.read_bytes()  # carried with the kit
+    doc = json.loads(manifest.read_text())
+    doc["name"] = "someone else's product"
+    manifest.write_text(json.dumps(doc))
+    run = CliRunner().invoke(app, ["openocd", str(manifest), "-a", "stlink", "--out", str(tmp_path / "kit2"),
+                                   "--pubkey", str(pub)])
+    assert run.exit_code == 1 and "signature does not verify" in run.output and not (tmp_path / "kit2").exists()
+    sig.unlink()
+    run = CliRunner().invoke(app, ["openocd", str(manifest), "-a", "stlink", "--out", str(tmp_path / "kit3"),
+                                   "--pubkey", str(pub)])
+    assert run.exit_code == 1 and "no signature manifest.json.sig" in run.output
