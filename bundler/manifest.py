@@ -7,14 +7,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import TOOL_NAME, __version__
 from .checksums import Checksums, hex32
-from .config import Project
 from .errors import ConfigError, InputError
-from .image import Image
-from .stream import Content
+
+if TYPE_CHECKING:  # types only: reading a manifest (inspect, the line kit) needs neither the config nor the images
+    from .config import Project
+    from .image import Image
+    from .stream import Content
 
 MANIFEST_VERSION = 1
 
