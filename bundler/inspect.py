@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import stat
 import threading
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from . import TOOL_NAME, __version__
 from .checksums import crc32, hex32, memoized, sha256, sum32
 from .errors import BundleError, InputError, hexsize
 from .inputs import image_from_bytes, read_file, stored_form
+from .stream import not_fill
 
 if TYPE_CHECKING:  # imported where used: inspect_paths starts reading the files before construct & co. load
     from .layout import Board, Chip, Region
@@ -589,12 +589,6 @@ def _chip_for(rep: FileReport, size: int, ctx: Context) -> Chip:
     return chip
 
 
-@functools.lru_cache(maxsize=4)
-def _not_fill(fill: int) -> re.Pattern[bytes]:
-    """Runs of bytes other than `fill` (the regex engine scans in C; no copy of the image)."""
-    return re.compile(b"[^" + re.escape(bytes([fill])) + b"]+")
-
-
 _SCAN = 4096  # erased images are mostly fill: compare whole blocks with memcmp, run the regex only where one differs
 _COARSE = 16  # blocks compared at once first: a whole erased 64 KiB is one memcmp
 
@@ -635,7 +629,7 @@ def _spans(data: bytes, fill: int, lo: int, hi: int) -> Iterator[tuple[int, int,
 def _non_fill_runs(data: bytes, fill: int, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) of each run of bytes other than `fill` in data[lo:hi], as offsets in `data`."""
     lo, hi = _span(data, lo, hi)
-    pattern = _not_fill(fill)
+    pattern = not_fill(fill)
     for start, end, erased in _spans(data, fill, lo, hi):
         if not erased:  # a maximal span: a run cannot go on into the erased blocks around it
             for m in pattern.finditer(data, start, end):

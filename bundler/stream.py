@@ -6,6 +6,7 @@ only the bytes it generates itself. A `Stream` yields its bytes in order as buff
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Protocol, Union
@@ -31,6 +32,12 @@ class Fill:
 @lru_cache(maxsize=4)
 def _fill_block(value: int) -> memoryview:
     return memoryview(bytes([value]) * BLOCK)
+
+
+@lru_cache(maxsize=4)
+def not_fill(value: int) -> re.Pattern[bytes]:
+    """Runs of bytes other than `value`: the regex engine scans in C, on any buffer, without copying it."""
+    return re.compile(b"[^" + re.escape(bytes([value])) + b"]+")
 
 
 class Stream(Protocol):

@@ -10,12 +10,10 @@ and intelhex still reads every HEX input (inputs.py)."""
 from __future__ import annotations
 
 import binascii
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
-from .stream import Buffer, is_buffer
+from .stream import Buffer, is_buffer, not_fill
 
 if TYPE_CHECKING:
     from .image import Image
@@ -81,11 +79,6 @@ def _data_records(chunk: memoryview, low: int) -> bytes:
     return bytes(buf)
 
 
-@lru_cache(maxsize=4)
-def _non_fill(fill: int) -> re.Pattern[bytes]:
-    return re.compile(b"[^" + re.escape(bytes([fill])) + b"]+")
-
-
 def _window_spans(window: Buffer, fill: int | None) -> list[tuple[int, int]]:
     """The (start, end) offsets of the bytes the HEX holds in one window (16-byte aligned start): all of them, or
     the runs of whole records that are not all `fill` (each run of other bytes, found by the regex engine in C,
@@ -93,7 +86,7 @@ def _window_spans(window: Buffer, fill: int | None) -> list[tuple[int, int]]:
     if fill is None:
         return [(0, len(window))]
     spans: list[tuple[int, int]] = []
-    for run in _non_fill(fill).finditer(window):
+    for run in not_fill(fill).finditer(window):
         a, b = run.start() - run.start() % RECORD, min(len(window), -(-run.end() // RECORD) * RECORD)
         if spans and a <= spans[-1][1]:
             spans[-1] = (spans[-1][0], b)
