@@ -206,17 +206,22 @@ def test_help_documents_exit_codes() -> None:
 MCU_FLIPS = {"bootloader": 0x100, "dct1": DCT1 + 0x1000, "app": APP + 0x200}
 
 
-@pytest.mark.parametrize("region", sorted(MCU_FLIPS))
-def test_flipped_byte_in_mcu_region_names_it(built, tmp_path: Path, region: str) -> None:
-    offset = MCU_FLIPS[region]
-    data = bytearray(built["mcu"])
-    data[offset] ^= 0x01
-    path = tmp_path / "mcu.bin"
+def flipped(built, tmp_path: Path, image: str, offset: int, mask: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Inspect the built `image` ("mcu" or "sflash") with one byte flipped against the manifest: (report, regions
+    that are not ok)."""
+    data = bytearray(built[image])
+    data[offset] ^= mask
+    path = tmp_path / f"{image}.bin"
     path.write_bytes(data)
     code, doc = run_json(path, "--manifest", built["out"] / "manifest.json")
     assert code == 1
-    v = doc["files"][0]["verification"]
-    bad = [r for r in v["regions"] if r["status"] != "ok"]
+    return doc, [r for r in doc["files"][0]["verification"]["regions"] if r["status"] != "ok"]
+
+
+@pytest.mark.parametrize("region", sorted(MCU_FLIPS))
+def test_flipped_byte_in_mcu_region_names_it(built, tmp_path: Path, region: str) -> None:
+    offset = MCU_FLIPS[region]
+    doc, bad = flipped(built, tmp_path, "mcu", offset, 0x01)
     assert [r["name"] for r in bad] == [region]
     assert bad[0]["first_difference"]["address"] == FLASH_BASE + offset
     assert bad[0]["actual"]["crc32"] != bad[0]["expected"]["crc32"]
@@ -234,14 +239,7 @@ def sflash_flips(manifest: dict[str, Any]) -> dict[str, int]:
 @pytest.mark.parametrize("region", ["lut", "fr_app", "dct_image", "ota_app", "filesystem", "wifi_firmware"])
 def test_flipped_byte_in_sflash_region_names_it(built, tmp_path: Path, region: str) -> None:
     offset = sflash_flips(built["manifest"])[region]
-    data = bytearray(built["sflash"])
-    data[offset] ^= 0x80
-    path = tmp_path / "sflash.bin"
-    path.write_bytes(data)
-    code, doc = run_json(path, "--manifest", built["out"] / "manifest.json")
-    assert code == 1
-    v = doc["files"][0]["verification"]
-    bad = [r for r in v["regions"] if r["status"] != "ok"]
+    _, bad = flipped(built, tmp_path, "sflash", offset, 0x80)
     assert [r["name"] for r in bad] == [region]
     assert bad[0]["first_difference"]["offset"] == offset
 
