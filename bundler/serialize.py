@@ -315,11 +315,6 @@ def _state_lock(path: Path | None) -> Iterator[None]:
     if path is None:
         yield
         return
-    try:
-        import fcntl
-    except ImportError:  # not on POSIX: no lock (one run at a time by procedure)
-        yield
-        return
     lock = path.with_name(path.name + ".lock")
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
@@ -328,11 +323,25 @@ def _state_lock(path: Path | None) -> Iterator[None]:
         raise OutputError(f"cannot create the state lock: {exc.strerror}", lock) from None
     with fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_exclusive(fh)
         except OSError:
             raise OutputError("another `bundle serialize` run holds this state file; try again when it ends",
                               path) from None
         yield
+
+
+def _lock_exclusive(fh: Any) -> None:
+    """Lock the open lock file without waiting (OSError if another process holds it); released when it is closed.
+    flock on POSIX; on Windows msvcrt.locking of its first byte (a lock may lie past the end of the file)."""
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        return
+    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -464,3 +464,44 @@ def test_signed_serialized_manifest_verifies_and_a_bad_key_reserves_nothing(tmp_
                                    "--state", str(state), "--sign", str(tmp_path / "missing.key")])
     assert bad.exit_code == 2 and "missing.key" in bad.output and "Traceback" not in bad.output
     assert state.read_bytes() == before and not (tmp_path / "run2").exists()
+
+
+# ---- the state file's lock: two runs at once cannot both pass the reuse check ----
+
+
+def test_a_state_file_locked_by_another_run_is_refused(tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    toml = copy_sample(tmp_path / "p")
+    state = tmp_path / "issued.json"
+    with open(tmp_path / "issued.json.lock", "a+") as other:  # another run holds it (flock: per open file)
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OutputError, match="another `bundle serialize` run holds this state file"):
+            serialize(toml, 2, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "run", state=state)
+    assert not state.exists() and not (tmp_path / "run").exists()
+    serialize(toml, 2, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "run", state=state)  # released: it runs
+    assert json.loads(state.read_text())["runs"][0]["serial_last"] == "SN00000002"
+
+
+def test_without_fcntl_the_lock_is_msvcrt_locking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no fcntl: the lock file's first byte is locked with msvcrt.locking (simulated here)."""
+    import sys
+    import types
+
+    calls: list[tuple[int, int, int]] = []
+    held = {"yes": False}
+
+    def locking(fd: int, mode: int, nbytes: int) -> None:
+        calls.append((fd, mode, nbytes))
+        if held["yes"]:
+            raise OSError(36, "Resource deadlock avoided")
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl -> ImportError
+    monkeypatch.setitem(sys.modules, "msvcrt", types.SimpleNamespace(LK_NBLCK=2, locking=locking))
+    toml = copy_sample(tmp_path / "p")
+    state = tmp_path / "issued.json"
+    serialize(toml, 1, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "run", state=state)
+    assert len(calls) == 1 and calls[0][1:] == (2, 1)
+    held["yes"] = True
+    with pytest.raises(OutputError, match="another `bundle serialize` run holds this state file"):
+        serialize(toml, 1, "SN00000002", "02:0A:F7:00:00:11", tmp_path / "run2", state=state)
+    assert len(json.loads(state.read_text())["runs"]) == 1
