@@ -20,7 +20,7 @@ import csv
 import io
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -84,6 +84,7 @@ class KitArtefact:
     size: int
     crc32: int
     source: Path
+    data: bytes = field(repr=False)  # the bytes whose size and CRC-32 were checked: the kit ships exactly these
 
 
 def spi_settings(spi: Mapping[str, Any], where: str | Path = "[sflash.spi]") -> dict[str, Any]:
@@ -211,7 +212,7 @@ def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]
         if actual != crc:
             raise VerificationError(f"CRC-32 0x{actual:08x}, manifest says 0x{crc:08x}: file changed since the build",
                                     source)
-        picked.append(KitArtefact(name, kind, base, size, crc, source))
+        picked.append(KitArtefact(name, kind, base, size, crc, source, data))
     return picked
 
 
@@ -477,7 +478,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         if a.kind == "sflash" and a.base + a.size > chip_size:
             raise InputError(f"{a.file}: {hexsize(a.size)} at 0x{a.base:x} does not fit the {chip_name} "
                              f"({hexsize(chip_size)})", manifest_path)
-    images = {a.file: a.source.read_bytes() for a in arts}
+    images = {a.file: a.data for a in arts}
     ranges = _serial_ranges(doc, manifest_path, arts)
     units_csv = manifest_path.parent / UNITS_CSV
     units = _unit_table(units_csv, ranges, arts, images) if ranges else []
