@@ -37,7 +37,8 @@ class Bundle:
 
 def _dct(project: Project) -> tuple[bytes, Source, int]:
     """DCT copy 1 (used bytes), where it came from, and its header's crc32 field."""
-    from .dct import build_dct, options_for_board
+    from .dct.config import build_dct
+    from .dct.options import options_for_board
     from .formats.dct import platform_dct_header_t
 
     used = build_dct(project.dct, project.base_dir, options_for_board(project.board))

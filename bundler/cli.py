@@ -174,7 +174,9 @@ def dct_decode(
     """Print every field of a WICED 3.5.2 DCT (secrets redacted unless --show-secrets)."""
     import json
 
-    from .dct import decode_dct, dct_to_toml, flatten, load_dct_input
+    from .dct.codec import decode_dct
+    from .dct.locate import load_dct_input
+    from .dct.toml_out import dct_to_toml, flatten
 
     data, options, note = load_dct_input(file, board)
     if as_toml:

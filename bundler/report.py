@@ -190,7 +190,7 @@ def _dct_blocks(copies: list[dict[str, Any]], current: dict[str, Any] | None, bo
 
 def _dct_fields_table(model: dict[str, Any], copy: int) -> Table:
     """DCT sections other than the header, non-empty values only (secrets appear as <redacted, n bytes>)."""
-    from .dct import flatten
+    from .dct.toml_out import flatten
 
     import re
 

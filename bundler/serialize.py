@@ -142,7 +142,7 @@ class DctPlace:
 
 def _crc_kind(dct: bytes, where: str, options: Any) -> bool:
     """True when this DCT carries a real CRC (to recompute per unit); False for the SDK factory form."""
-    from .dct import dct_crc
+    from .dct.copies import dct_crc
     from .formats.dct import platform_dct_header_t
 
     hdr = platform_dct_header_t.parse(dct)
@@ -157,7 +157,8 @@ def _crc_kind(dct: bytes, where: str, options: Any) -> bool:
 def find_places(bundle: Any, options: Any) -> list[DctPlace]:
     """The DCT in the MCU image (copy 1) and in SFLASH (the DCT image component), each checked in the built bytes."""
     from .build import MCU_BIN, SFLASH_BIN
-    from .dct import dct_crc_field, dct_serial_fields, find_dct_in_sflash
+    from .dct.copies import dct_crc_field, dct_serial_fields
+    from .dct.locate import find_dct_in_sflash
 
     board = bundle.project.board
     fields = dct_serial_fields(options)
@@ -355,7 +356,9 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
     from .build import MANIFEST, MCU_BIN, SFLASH_BIN, make_bundle
     from .checksums import crc32, excluding_checksums, sum32
     from .config import load_project
-    from .dct import dct_serial_fields, effective_options, options_for_board, patch_dct
+    from .dct.config import effective_options
+    from .dct.copies import dct_serial_fields, patch_dct
+    from .dct.options import options_for_board
     from .manifest import dumps, validate
     from .output import atomic_write
     from .publish import check_out_dir, publish
@@ -484,7 +487,7 @@ def _sector_hex(image: bytearray, sectors: tuple[int, int], base: int, intel_hex
 
 def _check_no_secrets(places: list[DctPlace], options: Any, outputs: Mapping[str, bytes]) -> None:
     """No Wi-Fi passphrase or key may reach the CSV or the manifest (raw, or as the hex the CSV uses)."""
-    from .dct import secret_values
+    from .dct.secrets import secret_values
 
     secrets = {s for p in places for s in secret_values(p.dct, options)}
     for name, data in outputs.items():

@@ -13,18 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.dct import (
-    DctOptions,
-    build_dct,
-    choose_current,
-    copy_status,
-    dct_crc,
-    dct_to_toml,
-    decode_dct,
-    redact,
-    secret_fields,
-    secret_values,
-)
+from bundler.dct.codec import decode_dct
+from bundler.dct.config import build_dct
+from bundler.dct.copies import choose_current, copy_status, dct_crc
+from bundler.dct.options import DctOptions
+from bundler.dct.secrets import redact, secret_fields, secret_values
+from bundler.dct.toml_out import dct_to_toml
 from bundler.errors import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parent.parent

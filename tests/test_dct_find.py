@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bundler.cli import app
-from bundler.dct import DctOptions, find_dct_in_sflash, load_dct_input
+from bundler.dct.locate import find_dct_in_sflash, load_dct_input
+from bundler.dct.options import DctOptions
 from bundler.errors import InputError
 
 BOARD = "bcm943362wcd4"

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from bundler.dct import DctOptions, build_dct, dct_serial_fields
+from bundler.dct.config import build_dct
+from bundler.dct.copies import dct_serial_fields
+from bundler.dct.options import DctOptions
 from bundler.formats import dct as F
 
 # sizeof() of each structure (doc §2.1, §2.3)

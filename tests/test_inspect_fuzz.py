@@ -135,7 +135,7 @@ def test_hex_claiming_a_huge_span_is_refused_without_allocating(tmp_path: Path) 
 @given(st.lists(st.tuples(st.integers(0, 20000), st.binary(min_size=1, max_size=40)), max_size=8),
        st.sampled_from([0xFF, 0x00]))
 def test_non_fill_runs_match_a_byte_loop(patches: list[tuple[int, bytes]], fill: int) -> None:
-    from bundler.inspect import _non_fill_runs
+    from bundler.inspect.scan import non_fill_runs
 
     data = bytearray([fill]) * 20000
     for offset, patch in patches:
@@ -147,4 +147,4 @@ def test_non_fill_runs_match_a_byte_loop(patches: list[tuple[int, bytes]], fill:
         elif byte == fill and start is not None:
             expected.append((start, i))
             start = None
-    assert list(_non_fill_runs(bytes(data), fill)) == expected
+    assert list(non_fill_runs(bytes(data), fill)) == expected

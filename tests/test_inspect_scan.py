@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler import inspect as insp
+from bundler.inspect import batch, scan, sums
+from bundler.inspect.context import Context
 from bundler.errors import InputError
 from bundler.layout import load_board
 
-BLOCK = insp._SCAN
+BLOCK = scan.BLOCK
 
 
 def runs_oracle(data: bytes, fill: int, lo: int, hi: int) -> list[tuple[int, int]]:
@@ -57,10 +58,10 @@ def test_runs_first_last_match_a_byte_loop(image: tuple[bytes, int], data: st.Da
     lo = data.draw(st.integers(0, len(raw)))
     hi = data.draw(st.integers(lo, len(raw)))
     expected = runs_oracle(raw, fill, lo, hi)
-    assert list(insp._non_fill_runs(raw, fill, lo, hi)) == expected
-    assert insp._first_not(raw, fill, lo, hi) == (expected[0][0] if expected else None)
-    assert insp._last_not(raw, fill, lo, hi) == (expected[-1][1] - 1 if expected else None)
-    spans = list(insp._spans(raw, fill, lo, hi))
+    assert list(scan.non_fill_runs(raw, fill, lo, hi)) == expected
+    assert scan.first_not(raw, fill, lo, hi) == (expected[0][0] if expected else None)
+    assert scan.last_not(raw, fill, lo, hi) == (expected[-1][1] - 1 if expected else None)
+    spans = list(scan.spans(raw, fill, lo, hi))
     assert [s for s, _, _ in spans[1:]] == [e for _, e, _ in spans[:-1]]  # back to back, covering [lo, hi)
     assert (spans[0][0], spans[-1][1]) == (lo, hi) if spans else lo == hi
     for (s, e, erased), (_, _, after) in zip(spans, spans[1:] + [(0, 0, None)]):
@@ -72,26 +73,26 @@ def test_runs_first_last_match_a_byte_loop(image: tuple[bytes, int], data: st.Da
 @given(image=images())
 def test_checksums_once_per_run_match_hashlib_zlib_and_sum(image: tuple[bytes, int]) -> None:
     raw, _ = image
-    ctx = insp.Context(load_board("bcm943362wcd4"), [], None)
+    ctx = Context(load_board("bcm943362wcd4"), [], None)
     for _ in range(2):  # the second time from the run's cache
-        assert insp._checksums(ctx, raw) == {"crc32": f"0x{zlib.crc32(raw):08x}",
+        assert sums.run_checksums(ctx, raw) == {"crc32": f"0x{zlib.crc32(raw):08x}",
                                              "sum32": f"0x{sum(raw) & 0xFFFFFFFF:08x}",
                                              "sha256": hashlib.sha256(raw).hexdigest()}
     cut = len(raw) // 3
-    assert insp._sha256(ctx, raw, cut, 2 * cut) == hashlib.sha256(raw[cut:2 * cut]).hexdigest()
-    assert insp._crc32(ctx, raw, cut) == zlib.crc32(raw[cut:])
+    assert sums.run_sha256(ctx, raw, cut, 2 * cut) == hashlib.sha256(raw[cut:2 * cut]).hexdigest()
+    assert sums.run_crc32(ctx, raw, cut) == zlib.crc32(raw[cut:])
 
 
 def test_cache_is_per_object_and_skips_mutable_buffers() -> None:
-    ctx = insp.Context(load_board("bcm943362wcd4"), [], None)
+    ctx = Context(load_board("bcm943362wcd4"), [], None)
     a = b"\x01" * 100_000
     b = bytes(bytearray(a))  # equal content, another object: same answer, its own entry
-    assert insp._sha256(ctx, a) == insp._sha256(ctx, b)
+    assert sums.run_sha256(ctx, a) == sums.run_sha256(ctx, b)
     assert len(ctx.sums) == 2
     buf = bytearray(a)
-    first = insp._sha256(ctx, buf)  # type: ignore[arg-type]
+    first = sums.run_sha256(ctx, buf)  # type: ignore[arg-type]
     buf[0] = 2
-    assert insp._sha256(ctx, buf) != first  # type: ignore[arg-type]
+    assert sums.run_sha256(ctx, buf) != first  # type: ignore[arg-type]
     assert len(ctx.sums) == 2
 
 
@@ -102,16 +103,16 @@ def test_block_edges() -> None:
             raw = bytearray(b"\xff") * (20 * BLOCK)
             raw[at] = 0x7E
             for lo in (0, 1):
-                assert list(insp._non_fill_runs(bytes(raw), 0xFF, lo)) == [(at, at + 1)]
-                assert insp._last_not(bytes(raw), 0xFF, lo) == at
-                assert [s for s in insp._spans(bytes(raw), 0xFF, lo, len(raw)) if not s[2]][0][0] <= at
+                assert list(scan.non_fill_runs(bytes(raw), 0xFF, lo)) == [(at, at + 1)]
+                assert scan.last_not(bytes(raw), 0xFF, lo) == at
+                assert [s for s in scan.spans(bytes(raw), 0xFF, lo, len(raw)) if not s[2]][0][0] <= at
 
 
 def test_read_ahead_hands_over_files_and_leaves_the_rest_to_load(tmp_path: Path) -> None:
     a, b = tmp_path / "a.bin", tmp_path / "b.bin"
     a.write_bytes(b"\x01\x02" * 70_000)
     b.write_bytes(b"")
-    ahead = insp._ReadAhead([a, tmp_path, tmp_path / "missing.bin", a, b])
+    ahead = batch.ReadAhead([a, tmp_path, tmp_path / "missing.bin", a, b])
     for path in (a, b):
         raw, digest, crc = ahead.take(path)  # type: ignore[misc]
         assert raw == path.read_bytes()
@@ -124,18 +125,18 @@ def test_a_file_the_read_ahead_could_not_read_is_read_by_load(sample_build, monk
     report is the same as with the read-ahead."""
     out, _ = sample_build
     files = [out / "mcu.bin", out / "sflash.bin"]
-    expected = insp.inspect_paths(files, manifest=out / "manifest.json")
+    expected = batch.inspect_paths(files, manifest=out / "manifest.json")
 
-    real_read_file = insp.read_file
+    real_read_file = batch.read_file
 
     def refuse_in_thread(*args: object, **kwargs: object) -> object:
         if threading.current_thread().name == "inspect-read-ahead":
             raise InputError("file changed while being read; run the build again", "x")
         return real_read_file(*args, **kwargs)
 
-    monkeypatch.setattr(insp, "read_file", refuse_in_thread)
-    assert insp._ReadAhead(files).take(files[0]) is None
-    assert insp.inspect_paths(files, manifest=out / "manifest.json") == expected
+    monkeypatch.setattr(batch, "read_file", refuse_in_thread)
+    assert batch.ReadAhead(files).take(files[0]) is None
+    assert batch.inspect_paths(files, manifest=out / "manifest.json") == expected
     for report, path in zip(expected["files"], files):
         raw = path.read_bytes()
         assert (report["sha256"], report["crc32"]) == (hashlib.sha256(raw).hexdigest(), f"0x{zlib.crc32(raw):08x}")

@@ -220,7 +220,8 @@ def test_computed_unit_hex_over_base_is_the_unit_image(computed_run, tmp_path: P
 
 
 def test_computed_unit_dct_decodes_with_valid_crc(computed_run) -> None:
-    from bundler.dct import decode_dct, load_dct_input
+    from bundler.dct.codec import decode_dct
+    from bundler.dct.locate import load_dct_input
 
     _, out, _ = computed_run
     _, rows = read_csv(out)
@@ -246,7 +247,8 @@ def test_excluded_checksums_equal_for_every_unit(computed_run) -> None:
 
 
 def test_nineteen_character_serial_fits(tmp_path: Path) -> None:
-    from bundler.dct import decode_dct, load_dct_input
+    from bundler.dct.codec import decode_dct
+    from bundler.dct.locate import load_dct_input
 
     toml = copy_sample(tmp_path / "p")
     serialize(toml, 2, "ABCDEFGHIJKLM000001", "02:0A:F7:00:00:10", tmp_path / "out")

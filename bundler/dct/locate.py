@@ -1,0 +1,199 @@
+"""Finding a DCT in a file: a DCT blob, a DCT ELF, an MCU image (raw or Intel HEX: the copy the SDK would use)
+or an SFLASH image (LUT entry DCT_DCT_IMAGE_INDEX -> the stored ELF -> its one loadable segment).
+
+Rules: ../shared/docs/wiced-formats.md §2.2 (copies), §3 (LUT, stored ELF).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from construct import ConstructError
+
+from ..errors import InputError, hexsize
+from ..formats import dct as F
+from .codec import check_dct_blob
+from .copies import choose_current, copy_status
+from .options import DctOptions, options_for_board
+
+
+def read_dct_file(path: Path) -> bytes:
+    """A DCT from a raw blob or an ELF with one loadable segment (the SDK's DCT.elf / DCT.stripped.elf)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    if raw[:4] != b"\x7fELF":
+        return raw
+    import io
+
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(io.BytesIO(raw))
+        loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_filesz"] > 0]
+    except ELFError as exc:
+        raise InputError(f"not a readable ELF: {exc}", path) from None
+    if len(loads) != 1:
+        raise InputError(f"a DCT ELF has one loadable segment, this one has {len(loads)}", path)
+    return loads[0].data()
+
+
+def load_dct_input(path: Path, board_name: str) -> tuple[bytes, DctOptions, str]:
+    """Read a DCT blob, a DCT ELF, an MCU image (raw .bin of exactly the board's flash size, or Intel HEX inside the
+    MCU flash: the copy the SDK would use is taken, doc §2.2) or an SFLASH image (the DCT image component named by
+    LUT entry DCT_DCT_IMAGE_INDEX: its ELF's one loadable segment). Returns (DCT bytes, options, a note saying what
+    was read)."""
+    from ..inputs import read_image_file
+    from ..layout import load_board
+
+    board = load_board(board_name)
+    options = options_for_board(board)
+    raw, base, fmt = read_image_file(Path(path), fill=board.mcu.fill)
+    if fmt == "elf":
+        data = read_dct_file(path)
+    elif fmt == "hex":
+        return _dct_from_mcu_hex(raw, base or 0, board, options, path)
+    else:
+        data = raw
+    if fmt == "bin" and len(data) == board.mcu.flash_size:
+        # an 8 Mbit SFLASH image has the MCU flash's size: the LUT decides (an MCU image's entry 1 falls on the
+        # reserved vectors 7..10, which are 0, so it never looks like a stored DCT image)
+        found = _try_sflash(data, board, options)
+        if found is not None:
+            return _sflash_result(found, options, path)
+        which, why, copy = _current_copy(data, board)
+        if which is None:
+            raise InputError(f"MCU image: {why}", path)
+        return check_dct_blob(copy, options, str(path)), options, f"MCU image: DCT copy {which} ({why})"
+    if fmt == "bin" and len(data) > options.copy_size:
+        found = _try_sflash(data, board, options)
+        if found is None:
+            raise InputError(f"{hexsize(len(data))} is neither a DCT (at most {hexsize(options.copy_size)}), a raw "
+                             f"MCU image of {hexsize(board.mcu.flash_size)}, nor an SFLASH image with a DCT image "
+                             f"(LUT entry {F.DCT_DCT_IMAGE_INDEX} at 0x{options.apps_lut_header_loc:X})", path)
+        return _sflash_result(found, options, path)
+    data = check_dct_blob(data, options, str(path))
+    status = copy_status(data, 1, options.copy_size)
+    return data, options, ("valid: " if status.valid else "INVALID: ") + status.reason
+
+
+def _current_copy(flash: bytes, board: Any) -> tuple[int | None, str, bytes]:
+    """The copy the SDK would use in a whole-flash MCU image: (1 | 2 | None, why, that copy's bytes)."""
+    regions = [board.mcu.region(name) for name in board.dct.copies]
+    copies = [flash[r.start - board.mcu.flash_base: r.end - board.mcu.flash_base] for r in regions]
+    which, why = choose_current(copies[0], copies[1])
+    return which, why, copies[which - 1] if which else b""
+
+
+def _dct_from_mcu_hex(image: bytes, base: int, board: Any, options: DctOptions,
+                      path: Path) -> tuple[bytes, DctOptions, str]:
+    """An Intel HEX MCU image (whole flash, or only some sectors such as a per-unit DCT sector): laid into an erased
+    flash image, then the current copy is taken as for a raw image."""
+    mcu = board.mcu
+    if base < mcu.flash_base or base + len(image) > mcu.flash_base + mcu.flash_size:
+        raise InputError(f"Intel HEX data 0x{base:08X}-0x{base + len(image) - 1:08X} is not inside the MCU flash "
+                         f"0x{mcu.flash_base:08X}-0x{mcu.flash_base + mcu.flash_size - 1:08X}", path)
+    flash = bytearray(bytes([mcu.fill])) * mcu.flash_size
+    flash[base - mcu.flash_base: base - mcu.flash_base + len(image)] = image
+    which, why, copy = _current_copy(bytes(flash), board)
+    if which is None:
+        raise InputError(f"MCU image (Intel HEX): {why}", path)
+    return check_dct_blob(copy, options, str(path)), options, f"MCU image (Intel HEX): DCT copy {which} ({why})"
+
+
+@dataclass(frozen=True)
+class SflashDct:
+    """Where the DCT bytes of the SFLASH DCT image are. `runs` are the LUT entry's sector runs as (image offset,
+    length); `segment_offset` is the ELF segment's p_offset inside the component (the runs concatenated)."""
+
+    runs: tuple[tuple[int, int], ...]
+    segment_offset: int
+    size: int  # p_filesz: the DCT's used bytes
+    load_address: int  # p_paddr: where wiced_dct_load copies it (DCT copy 1)
+    data: bytes
+
+    @property
+    def sector_range(self) -> tuple[int, int]:
+        """(image offset, length) spanning all sectors of the component."""
+        start = min(o for o, _ in self.runs)
+        return start, max(o + n for o, n in self.runs) - start
+
+    def image_offset(self, dct_offset: int, size: int) -> int:
+        """Offset in the SFLASH image of `size` DCT bytes at `dct_offset` (must not straddle two sector runs)."""
+        if dct_offset < 0 or dct_offset + size > self.size:
+            raise InputError(f"DCT offset 0x{dct_offset:X}+{size} is outside the SFLASH DCT image "
+                             f"({hexsize(self.size)})")
+        pos = self.segment_offset + dct_offset
+        for start, length in self.runs:
+            if pos < length:
+                if pos + size > length:
+                    raise InputError(f"DCT bytes 0x{dct_offset:X}+{size} straddle two sector runs of the SFLASH "
+                                     "DCT image")
+                return start + pos
+            pos -= length
+        raise InputError(f"DCT offset 0x{dct_offset:X} is past the SFLASH DCT image's sectors")
+
+
+def find_dct_in_sflash(image: bytes, lut_offset: int, sector_size: int) -> SflashDct:
+    """The DCT image component of an SFLASH image: LUT (wiced_apps_lut[8] at `lut_offset`) entry
+    DCT_DCT_IMAGE_INDEX gives its sector runs; the component is an ELF whose single loadable segment is the DCT
+    (wiced_dct_load needs e_phnum == 1; a segment is loaded iff p_filesz != 0 and p_type & 1)."""
+    from ..formats.elf import Elf32_Ehdr, Elf32_Phdr, loaded_by_wiced
+    from ..formats.lut import wiced_apps_lut
+
+    name = f"LUT entry {F.DCT_DCT_IMAGE_INDEX} (DCT image)"
+    if lut_offset + wiced_apps_lut.sizeof() > len(image):
+        raise InputError(f"image of {hexsize(len(image))} is too short for the apps LUT at 0x{lut_offset:X}")
+    header = wiced_apps_lut.parse(image[lut_offset:])[F.DCT_DCT_IMAGE_INDEX]
+    if not 1 <= header.count <= len(header.sectors):
+        raise InputError(f"{name}: count {header.count}, expected 1..{len(header.sectors)} sector runs (none stored?)")
+    runs = []
+    for run in header.sectors[:header.count]:
+        start, length = run.start * sector_size, run.count * sector_size
+        if run.count == 0 or start + length > len(image) or start <= lut_offset < start + length:
+            raise InputError(f"{name}: sectors {run.start}+{run.count} are not inside the image "
+                             f"({hexsize(len(image))}) clear of the LUT")
+        runs.append((start, length))
+    component = b"".join(image[o:o + n] for o, n in runs)
+    try:
+        ehdr = Elf32_Ehdr.parse(component)
+    except ConstructError:
+        raise InputError(f"{name} at 0x{runs[0][0]:X}: not an ELF (no \\x7fELF magic)") from None
+    loads = []
+    for i in range(ehdr.e_phnum):
+        at = ehdr.e_phoff + i * ehdr.e_phentsize
+        if ehdr.e_phentsize < Elf32_Phdr.sizeof() or at + Elf32_Phdr.sizeof() > len(component):
+            raise InputError(f"{name}: program header {i} at 0x{at:X} is outside the component")
+        phdr = Elf32_Phdr.parse(component[at:])
+        if loaded_by_wiced(phdr):
+            loads.append(phdr)
+    if len(loads) != 1:
+        raise InputError(f"{name}: the ELF has {len(loads)} loadable segments; a DCT image has exactly one")
+    seg = loads[0]
+    if seg.p_offset + seg.p_filesz > len(component):
+        raise InputError(f"{name}: segment 0x{seg.p_offset:X}+{hexsize(seg.p_filesz)} runs past the component's "
+                         f"sectors ({hexsize(len(component))})")
+    data = component[seg.p_offset:seg.p_offset + seg.p_filesz]
+    return SflashDct(tuple(runs), seg.p_offset, seg.p_filesz, seg.p_paddr, data)
+
+
+def _try_sflash(image: bytes, board: Any, options: DctOptions) -> SflashDct | None:
+    try:
+        found = find_dct_in_sflash(image, options.apps_lut_header_loc, board.sflash.sector_size)
+        check_dct_blob(found.data, options, "SFLASH DCT image")
+        return found
+    except InputError:
+        return None
+
+
+def _sflash_result(found: SflashDct, options: DctOptions, path: Path) -> tuple[bytes, DctOptions, str]:
+    data = check_dct_blob(found.data, options, str(path))
+    status = copy_status(data, 1, options.copy_size)
+    start = found.runs[0][0] + found.segment_offset
+    return data, options, (f"SFLASH image: DCT image (LUT entry {F.DCT_DCT_IMAGE_INDEX}) at 0x{start:X}, loads at "
+                           f"0x{found.load_address:08X}; " + ("valid: " if status.valid else "INVALID: ")
+                           + status.reason)
