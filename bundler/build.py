@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .checksums import memoized
 from .config import GENERATED, InputSpec, Project, load_project
@@ -14,12 +14,12 @@ from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
 from .formats.lut import APP_COMPONENTS
 from .image import Image, Part, Piece, assemble_mcu, assemble_sflash
 from .inputs import LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
-from .manifest import Artefact, dumps, make_manifest
+from .manifest import MANIFEST_FILE as MANIFEST, Artefact, dumps, make_manifest
 from .publish import publish
 from .stream import BLOCK, Content
 from .writers import HexText
 
-MCU_BIN, MCU_HEX, SFLASH_BIN, MANIFEST = "mcu.bin", "mcu.hex", "sflash.bin", "manifest.json"
+MCU_BIN, MCU_HEX, SFLASH_BIN = "mcu.bin", "mcu.hex", "sflash.bin"
 
 
 @dataclass
@@ -111,8 +111,10 @@ def _room(project: Project, sizes: list[int]) -> int | None:
     return free * sf.sector_size - (1 if sf.sector_count_rule == "sdk" else 0) if free > 0 else None
 
 
-def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key: Path | None = None) -> Bundle:
-    """Build both images, the artefacts (as streams) and the manifest. Raises before anything is written."""
+def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key: Path | None = None,
+                equipment: Sequence[str] | None = None) -> Bundle:
+    """Build both images, the artefacts (as streams) and the manifest. Raises before anything is written.
+    `equipment`: the job sheet's expected checksum per chip (jobsheet.parse_equipment; default bundle.toml's)."""
     board = project.board
     dct, dct_source, dct_crc_field = _dct(project)
     dct1 = board.mcu.region(board.dct.copies[0])
@@ -142,25 +144,34 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
         Artefact(MCU_HEX, "hex", HexText(mcu, skip), mcu, skip),
         Artefact(SFLASH_BIN, "bin", sflash, sflash),
     ]
-    from .jobsheet import jobsheet_files  # programming-house job sheet + memory map (issue 8)
+    from .jobsheet import jobsheet_files, parse_equipment  # programming-house job sheet + memory map (issue 8)
 
+    chosen = project.equipment if equipment is None else parse_equipment(equipment)
     with memoized():  # the manifest and the job sheet hash the same images: once each
         manifest = make_manifest(project, artefacts, dct, dct_crc_field)
         files: dict[str, Content] = {a.file: a.content for a in artefacts}
-        files.update(jobsheet_files(manifest, files, board))
-    files[MANIFEST] = dumps(manifest).encode()
-    if sign_key is not None:
-        from .signing import SIGNATURE_SUFFIX, sign
+        manifest_bytes = dumps(manifest).encode()
+        signature, signer = None, None
+        if sign_key is not None:
+            from .signing import key_fingerprint, sign
 
-        files[MANIFEST + SIGNATURE_SUFFIX] = sign(files[MANIFEST], sign_key)
+            signature, signer = sign(manifest_bytes, sign_key), key_fingerprint(sign_key)
+        # the sheet prints the manifest's SHA-256 (and the signer): it is made once the manifest's bytes are final
+        files.update(jobsheet_files(manifest, {**files, MANIFEST: manifest_bytes}, board, equipment=chosen,
+                                    signer=signer))
+    files[MANIFEST] = manifest_bytes
+    if signature is not None:
+        from .signing import SIGNATURE_SUFFIX
+
+        files[MANIFEST + SIGNATURE_SUFFIX] = signature
     return Bundle(project, dct, mcu, sflash, manifest, files)
 
 
 def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool | None = None,
-                 sign_key: Path | None = None) -> Bundle:
+                 sign_key: Path | None = None, equipment: Sequence[str] | None = None) -> Bundle:
     """`bundle build`: load bundle.toml, build in memory, then publish every file into `out_dir` at once."""
     project = load_project(config)
-    bundle = make_bundle(project, hex_skip_fill=hex_skip_fill, sign_key=sign_key)
+    bundle = make_bundle(project, hex_skip_fill=hex_skip_fill, sign_key=sign_key, equipment=equipment)
     protected = [project.path, *project.input_paths(), *([sign_key] if sign_key else [])]
     publish(Path(out_dir), bundle.files, protected=protected)
     return bundle

@@ -62,11 +62,15 @@ def build(
                                        help="omit all-0xFF runs from mcu.hex (default: bundle.toml [output])"),
     sign: Path = typer.Option(None, "--sign", help="Ed25519 private key (from `bundle keygen`): also write "
                                                    "manifest.json.sig"),
+    equipment: list[str] = typer.Option(None, "--equipment", metavar="FAMILY|CHIP=FAMILY",
+                                        help="programmer family whose checksum the job sheet prints large per "
+                                             "chip (default crc32; an unknown name lists the families); mcu=... or "
+                                             "sflash=... for one chip; repeatable (default: bundle.toml [output])"),
 ) -> None:
     """Build mcu.bin, mcu.hex, sflash.bin and manifest.json from bundle.toml."""
     from .build import build_bundle
 
-    bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill, sign_key=sign)
+    bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill, sign_key=sign, equipment=equipment or None)
     for name in bundle.files:
         typer.echo(f"{out / name}  {(out / name).stat().st_size} bytes")
     for art in bundle.manifest["artefacts"]:

@@ -34,6 +34,9 @@ class Project:
     sflash: dict[str, InputSpec | str]
     dct: dict[str, Any] = field(default_factory=dict)
     hex_skip_fill: bool = False
+    version: str | None = None  # the product's release, e.g. "1.4.2": manifest product.version, job sheet, kit logs
+    revision: str | None = None  # e.g. a VCS id: manifest product.revision
+    equipment: tuple[str, ...] = ()  # [output] equipment: the job sheet's expected checksum per chip (jobsheet.py)
 
     @property
     def base_dir(self) -> Path:
@@ -56,11 +59,26 @@ def _input(key: str, raw: Any, where: str, path: Path) -> InputSpec:
     return spec
 
 
+def _product_text(top: _Table, key: str) -> str | None:
+    """version / revision: free text, but only characters that are safe where it is printed (line-kit shell and
+    batch scripts, Tcl, log lines); the rule is the manifest schema's `product_text`, so both agree."""
+    import re
+
+    from .manifest import schema
+
+    value = top._get(key, str, None)
+    rule = schema()["$defs"]["product_text"]
+    if value is not None and not re.fullmatch(rule["pattern"], value):
+        raise ConfigError(f"{key} {value!r}: expected {rule['description']}", top.path)
+    return value
+
+
 def load_project(path: str | Path) -> Project:
     """Load and validate bundle.toml and the board and chip it names."""
     path = Path(path)
     top = _Table(read_toml(path), "", path)
     name = top.str("name", path.parent.name)
+    version, revision = _product_text(top, "version"), _product_text(top, "revision")
     board = load_board(top.str("board"), path)
     chip_spec = top._get("chip", (str, dict), board.sflash.chip)
     chip = load_chip(chip_spec, path)
@@ -90,14 +108,18 @@ def load_project(path: str | Path) -> Project:
             sflash[key] = GENERATED
         else:
             sflash[key] = _input(key, raw, "sflash", path)
-    sflash_table.done()
+    sflash_table.done(COMPONENTS)
 
     output = top.table("output", {})
     hex_skip_fill = output.bool("hex_skip_fill", False)
+    equipment = output._get("equipment", (str, list), [])
     output.done()
     dct = top._get("dct", dict, {})
     top.done()
     for key, spec in sflash.items():
         if key in APP_COMPONENTS and isinstance(spec, InputSpec) and spec.format not in (None, "elf"):
             raise ConfigError(f"[sflash] {key}: apps are stored as ELF files; got format {spec.format!r}", path)
-    return Project(path, name, board, chip, mcu, sflash, dct, hex_skip_fill)
+    from .jobsheet import parse_equipment
+
+    return Project(path, name, board, chip, mcu, sflash, dct, hex_skip_fill, version, revision,
+                   parse_equipment([equipment] if isinstance(equipment, str) else equipment, path))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from .checksums import Data, ProgrammerChecksums, crc32, hex32, merge_ranges, sha256, sum32_ranges
-from .errors import InputError, hexsize
+from .errors import ConfigError, InputError, hexsize
 from .writers import hex_data_spans
 
 JOBSHEET_MD, JOBSHEET_HTML, MEMORY_MAP_SVG = "JOBSHEET.md", "jobsheet.html", "memory-map.svg"
@@ -70,22 +70,102 @@ class Row:
     reproduce: str = ""
 
 
+SUM_DEVICE, CRC_DEVICE = "Sum32, whole device range", "CRC-32 (zlib), whole device range"
+
+
+@dataclass(frozen=True)
+class Equipment:
+    """A family of programming equipment: which checksum form (a Row label) it shows per chip kind, and the
+    published statement that says so. Only families whose form is documented are here (SOURCES)."""
+
+    label: str
+    forms: Mapping[str, str]  # chip kind ("mcu", "sflash") -> Row label
+    basis: str  # why this form, with {fn:key} markers
+
+
+DEFAULT_EQUIPMENT = "crc32"
+# `bundle build --equipment FAMILY` / bundle.toml [output] equipment: the one number the sheet prints large per chip.
+# SEGGER J-Flash (CRC start/final values not stated) and Data I/O (algorithm not stated) are not offered.
+EQUIPMENT: dict[str, Equipment] = {
+    "crc32": Equipment("any CRC-32 tool; Elnec PG4UW checksum calculator \"CRC-32\" over the device range",
+                       {"mcu": CRC_DEVICE, "sflash": CRC_DEVICE}, "standard CRC-32 of the whole device{fn:elnec}"),
+    "elnec": Equipment("Elnec PG4UW, main checksum \"BYTE\" (buffer = device)", {"mcu": SUM_DEVICE, "sflash": SUM_DEVICE},
+                       "\"BYTE: sum by bytes to DWORD\" over the buffer{fn:elnec}"),
+    "dataman": Equipment("Dataman programmer checksum", {"mcu": SUM_DEVICE, "sflash": SUM_DEVICE},
+                         "32-bit sum of all bytes{fn:dataman}"),
+    "st-link-utility": Equipment("ST-LINK Utility \"Memory checksum\" (whole flash)", {"mcu": SUM_DEVICE},
+                                 "byte sum truncated to 32 bits{fn:st-um0892}"),
+    "stm32cubeprogrammer": Equipment("STM32CubeProgrammer checksum (gaps as 0xFF)", {"mcu": SUM_DEVICE},
+                                     "byte sum, gaps counted as 0xFF (community report){fn:st-gaps}"),
+}
+KINDS = ("mcu", "sflash")
+# programming order (README flow): the serial flash in a device programmer before assembly, then the MCU over SWD
+ORDER = ("sflash", "mcu")
+
+
+def parse_equipment(values: Sequence[str], where: Any = None) -> tuple[str, ...]:
+    """Check `--equipment` values: FAMILY (every chip it documents) or KIND=FAMILY (one chip). Returns them as given."""
+    for value in values:
+        kind, _, family = value.rpartition("=") if isinstance(value, str) else ("?", "", "?")
+        if family not in EQUIPMENT or kind not in ("", *KINDS):
+            raise ConfigError(f"equipment {value!r}: expected FAMILY or mcu=FAMILY / sflash=FAMILY, FAMILY one of "
+                              f"{', '.join(EQUIPMENT)}", where)
+        if kind and kind not in EQUIPMENT[family].forms:
+            takes = ", ".join(f for f, e in EQUIPMENT.items() if kind in e.forms)
+            raise ConfigError(f"equipment {value!r}: {family} does not program the {kind} chip (for it: {takes})",
+                              where)
+    return tuple(values)
+
+
+def equipment_for(kind: str, equipment: Sequence[str]) -> tuple[str, str]:
+    """(family, why chosen) for a chip: KIND=FAMILY first, then the last bare FAMILY that documents this chip."""
+    for value in reversed(equipment):
+        chip, _, family = value.rpartition("=")
+        if chip == kind:
+            return family, f"--equipment {value}"
+    for value in reversed(equipment):
+        if "=" not in value and kind in EQUIPMENT[value].forms:
+            return value, f"--equipment {value}"
+    skipped = [v for v in equipment if "=" not in v]
+    why = (f"the default, as {skipped[-1]} does not program this chip" if skipped
+           else "the default (bundle build --equipment FAMILY picks another)")
+    return DEFAULT_EQUIPMENT, why
+
+
+@dataclass
+class Expected:
+    """The one number the operator compares: form (a Row), family, the value and the srec_cat command."""
+
+    family: str
+    why: str
+    row: Row
+    value: str
+    units_column: str = ""  # serialized: the units.csv column holding each unit's number
+
+
 @dataclass
 class ChipSheet:
     kind: str
     heading: str
+    parts: list[str]  # the part(s) to select in the programmer
+    alternatives: list[str]  # "also supported by this layout, not this build"
     facts: list[tuple[str, str]]
     files: list[str]
     rows: list[Row]
     regions: list[list[str]]
+    expected: Expected | None = None
     lut: list[list[str]] = field(default_factory=list)
     per_unit: list[list[str]] = field(default_factory=list)
+
+
+SIGN_OFF = ("Date", "Operator", "Equipment model", "Checksum read back", "Result (PASS / FAIL)")
 
 
 @dataclass
 class JobSheet:
     title: str
     intro: list[tuple[str, str]]
+    order: list[str]
     chips: list[ChipSheet]
     notes: list[str]
     svg: str
@@ -235,31 +315,76 @@ def _chip_rows(kind: str, image: Data, base: int, bin_name: str, hex_name: str |
     return rows
 
 
-def _chip_names(board: Any | None) -> list[tuple[str, str]]:
+def _sflash_parts(board: Any | None, chip: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(the part to select, the other parts the layout takes): orderable part numbers where the layout names them."""
+    name = str(chip.get("name", "?"))
+    jedec = f"JEDEC ID 0x{int(str(chip.get('jedec_id', '0')), 16):06X}"
     if board is None:
-        return []
+        return [f"{name} ({jedec})"], []
     from .layout import load_chip
 
-    out = []
-    for name in board.sflash.compatible_chips:
+    def part(n: str) -> str:
+        return board.sflash.part_number(n) or n
+
+    fitted = [f"{part(name)}" + (f" ({name}, {jedec})" if part(name) != name else f" ({jedec})")]
+    others = []
+    for other in board.sflash.compatible_chips:
+        if other == name:
+            continue
         try:
-            out.append((name, f"0x{load_chip(name).jedec_id:06X}"))
-        except Exception:  # a chip missing from chips.toml is a layout problem the build reports elsewhere
-            out.append((name, "JEDEC ID not in layouts/chips.toml"))
-    return out
+            other_id = f"JEDEC ID 0x{load_chip(other).jedec_id:06X}"
+        except ConfigError:  # a chip missing from chips.toml is a layout problem the build reports elsewhere
+            other_id = "JEDEC ID not in layouts/chips.toml"
+        others.append(f"{part(other)} ({other}, {other_id})" if part(other) != other else f"{other} ({other_id})")
+    return fitted, others
 
 
-def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None) -> JobSheet:
-    """The job sheet model from a manifest dict and the artefacts' bytes or streams (`files[name]`). `board` (a
-    bundler.layout.Board) adds the MCU sector layout, layout regions and the compatible SFLASH parts."""
+def _mcu_parts(board: Any | None, board_info: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    described = str(board_info.get("mcu_part", "MCU"))
+    if board is None or board.mcu.part_number is None:
+        return [described], []
+    return [f"{board.mcu.part_number} ({described})"], list(board.mcu.also_supported)
+
+
+def _expected(kind: str, rows: list[Row], bin_name: str, equipment: Sequence[str], serialized: bool) -> Expected:
+    family, why = equipment_for(kind, equipment)
+    row = next(r for r in rows if r.label == EQUIPMENT[family].forms[kind])
+    values = set(row.values.values())
+    assert len(values) == 1, row  # device-range forms: the .bin and the .hex hold the same device bytes
+    column = ""
+    if serialized:  # units.csv: <stem>_crc32 / <stem>_sum32 of each unit's whole image (serialize._csv_text)
+        column = f"{bin_name.rsplit('.', 1)[0]}_{'crc32' if row.label == CRC_DEVICE else 'sum32'}"
+    return Expected(family, why, row, row.values[bin_name], column)
+
+
+def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None, *,
+                   equipment: Sequence[str] = (), signer: str | None = None) -> JobSheet:
+    """The job sheet model from a manifest dict and the files of the bundle (`files[name]`: bytes or streams): the
+    artefacts, for checksums the manifest does not carry, and manifest.json itself, whose SHA-256 the sheet prints
+    (so the sheet is made after the manifest's bytes are final). `board` (a bundler.layout.Board) adds part numbers,
+    the MCU sector layout and layout regions; `equipment` picks the checksum printed large per chip
+    (parse_equipment); `signer` is the fingerprint of the key that signed manifest.json, if it was signed."""
+    import json
+
+    from .manifest import MANIFEST_FILE, product_label
     from .svgmap import svg_from_manifest
 
+    equipment = parse_equipment(equipment)
+    if MANIFEST_FILE not in files:
+        raise InputError(f"job sheet: the bytes of {MANIFEST_FILE} are needed (the sheet prints its SHA-256)")
+    manifest_bytes = files[MANIFEST_FILE]
+    try:
+        same = json.loads(bytes(manifest_bytes)) == manifest
+    except (ValueError, TypeError):
+        same = False
+    if not same:
+        raise InputError(f"job sheet: {MANIFEST_FILE} as given is not the manifest the sheet is made from")
     arts = manifest.get("artefacts", [])
     per_unit = _serialization(manifest)
     board_info, chip = manifest.get("board", {}), manifest.get("chip", {})
     chips: list[ChipSheet] = []
     matched: set[int] = set()
-    for kind in ("mcu", "sflash"):
+    for kind in ORDER:
         bins = [a for a in arts if a["kind"] == kind and a["format"] == "bin"]
         if not bins:
             continue
@@ -282,42 +407,36 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
                         _size(r["size"]), r["crc32"], (r.get("source") or {}).get("file", "generated")]
                        for r in regions]
         unit_rows = [[n, _addr(base + o), _size(s), _inside(o, s, regions)] for _, n, o, s in units]
-        erase = ("Yes: erase the whole device before programming. The file defines every byte of it; areas left "
-                 f"blank must read 0x{fill:02X}. A programmer that skips blank blocks is only correct after a full erase.")
+        erase = f"Yes: erase the whole chip first (areas left blank must read 0x{fill:02X})."
         if kind == "mcu":
-            facts = [("Target part", str(board_info.get("mcu_part", "MCU"))),
-                     ("Memory", "MCU internal flash (programmed through SWD/JTAG or the part's bootloader)"),
-                     ("Flash start address", _addr(board_info.get("flash_base", base))),
-                     ("Flash size", _size(board_info.get("flash_size", size)))]
-            if board is not None:
-                facts.append(("Flash sectors", ", ".join(f"{n} x {s // 1024} KiB" for s, n in _runs(board.mcu.sectors))))
-            files_note = f"{hx['file']} (Intel HEX, holds its own addresses)" if hx else ""
-            facts += [("File to load", f"{art['file']} (raw binary)" + (f" or {files_note}" if files_note else "")),
-                      ("File format", "raw binary, " + _size(size) + (
-                          f"; Intel HEX ({'all-0xFF records left out' if hx.get('hex_skip_fill') else 'every byte of the .bin'})"
+            parts, alternatives = _mcu_parts(board, board_info)
+            facts = [("Memory", "MCU internal flash, programmed over SWD (or JTAG) on the assembled board"),
+                     ("Flash", f"{_addr(board_info.get('flash_base', base))}, {_size(board_info.get('flash_size', size))}"
+                      + (", sectors " + ", ".join(f"{n} x {s // 1024} KiB" for s, n in _runs(board.mcu.sectors))
+                         if board is not None else ""))]
+            facts += [("File to load", f"{art['file']} (raw binary, {_size(size)})"
+                       + (f" or {hx['file']} (Intel HEX, addresses inside; "
+                          f"{'all-0xFF records left out' if hx.get('hex_skip_fill') else 'every byte of the .bin'})"
                           if hx else "")),
-                      ("Load offset", f"{art['file']}: file offset 0 at address {_addr(base)}"
-                                      + (f"; {hx['file']}: no offset (addresses inside)" if hx else "")),
+                      ("Load address", f"{art['file']}: file offset 0 at address {_addr(base)}"
+                                       + (f"; {hx['file']}: no offset (addresses inside)" if hx else "")),
                       ("Fill / blank value", f"0x{fill:02X} (erased flash)"),
                       ("Erase whole chip", erase),
                       ("Option bytes", "not in these files; leave as your process specifies (no read-out protection "
                                        "is set by this image)")]
-            heading = f"MCU: {board_info.get('mcu_part', 'internal flash')}"
+            heading = f"MCU: {parts[0].split(' (')[0]}"
         else:
-            facts = [("Target part", f"serial NOR flash {chip.get('name', '?')}, JEDEC ID "
-                                     f"0x{int(str(chip.get('jedec_id', '0')), 16):06X}"),
-                     ("Chip size", _size(chip.get("size", size))),
-                     ("Sector size", _size(chip.get("sector_size", 4096)))]
-            compatible = _chip_names(board)
-            if compatible:
-                facts.append(("Parts the layout lists", "; ".join(f"{n} (JEDEC {j})" for n, j in compatible)))
-            facts += [("File to load", f"{art['file']} (raw binary, exactly the chip size)"),
-                      ("File format", f"raw binary, {_size(size)}"),
-                      ("Load offset", f"file offset 0 at chip address {_addr(base)}"),
-                      ("Fill / blank value", f"0x{fill:02X} (erased NOR flash)"),
-                      ("Erase whole chip", erase)]
-            heading = f"SFLASH: {chip.get('name', 'serial flash')}"
-        sheet = ChipSheet(kind, heading, facts, [art["file"]] + ([hx["file"]] if hx else []), rows, region_rows,
+            parts, alternatives = _sflash_parts(board, chip)
+            facts = [("Memory", f"serial NOR flash, {_size(chip.get('size', size))}, sectors of "
+                                f"{_size(chip.get('sector_size', 4096))}; programmed in a device programmer before "
+                                "assembly"),
+                     ("File to load", f"{art['file']} (raw binary, exactly the chip size)"),
+                     ("Load address", f"file offset 0 at chip address {_addr(base)}"),
+                     ("Fill / blank value", f"0x{fill:02X} (erased NOR flash)"),
+                     ("Erase whole chip", erase)]
+            heading = f"SFLASH: {parts[0].split(' (')[0]}"
+        sheet = ChipSheet(kind, heading, parts, alternatives, facts, [art["file"]] + ([hx["file"]] if hx else []),
+                          rows, region_rows, _expected(kind, rows, art["file"], equipment, bool(units)),
                           per_unit=unit_rows)
         if kind != "mcu":
             sheet.lut = [[str(e["index"]), e["name"], str(e["start_sector"]), str(e["sector_count"]),
@@ -330,26 +449,49 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
         where = f"file {e['file']!r} is no .bin artefact" if "file" in e else "address is in no artefact's range"
         raise InputError(f"serialization {e['name']}: {where}")
 
+    product = manifest.get("product") or {}
     intro = [("Product", str(manifest.get("name", "?"))),
-             ("Board", f"{board_info.get('name', '?')} (layout {board_info.get('layout', '?')}, WICED SDK "
-                       f"{board_info.get('sdk', '?')})"),
-             ("Made by", f"{manifest.get('tool', {}).get('name', 'bundle')} {manifest.get('tool', {}).get('version', '')}")]
-    if manifest.get("created"):
-        intro.append(("Created", str(manifest["created"])))
-    intro.append(("Per-unit data", f"{len(per_unit)} range(s) differ per unit (see each chip). The whole-image "
-                  "checksums below are those of the base image and change with every unit; the rows \"per-unit "
-                  "ranges excluded\" are the same for all units." if per_unit
-                  else "none: every unit gets identical bytes"))
+             ("Version", str(product.get("version", "not recorded (bundle.toml sets no version)")))]
+    if product.get("revision"):
+        intro.append(("Revision", str(product["revision"])))
+    intro += [("Manifest SHA-256", f"{sha256(manifest_bytes)} ({MANIFEST_FILE})"),
+              ("Manifest signature", f"Ed25519, signing key fingerprint {signer} (SHA-256 of the public key, DER)"
+               if signer else "not signed"),
+              ("Date", str(manifest.get("created") or "not recorded")),
+              ("Board", f"{board_info.get('name', '?')} (layout {board_info.get('layout', '?')}, WICED SDK "
+                        f"{board_info.get('sdk', '?')})"),
+              ("Made by", f"{manifest.get('tool', {}).get('name', 'bundle')} "
+                          f"{manifest.get('tool', {}).get('version', '')}")]
+    intro.append(("Per-unit data", f"{len(per_unit)} range(s) differ per unit (see each chip): each unit's "
+                  "whole-image checksum is in units.csv; the rows \"per-unit ranges excluded\" are the same for all "
+                  "units." if per_unit else "none: every unit gets identical bytes"))
+    order = []
+    by_kind = {c.kind: (n, c) for n, c in enumerate(chips, 1)}
+    if "sflash" in by_kind:
+        n, c = by_kind["sflash"]
+        order.append(f"Before assembly, in a device programmer: select {c.parts[0].split(' (')[0]}, load "
+                     f"{c.files[0]}, erase, program, verify. Compare the checksum with the large number in section {n}; "
+                     "sign it off there.")
+        order.append("Fit the programmed serial flash on the board.")
+    if "mcu" in by_kind:
+        n, c = by_kind["mcu"]
+        order.append(f"On the assembled board, over SWD: select {c.parts[0].split(' (')[0]}, full chip erase, "
+                     f"program {' or '.join(c.files)}, verify. Compare the checksum with the large number in section "
+                     f"{n}; sign it off there.")
+    if len(by_kind) == 2:
+        order.append("A line using the `bundle openocd` kit programs both chips over SWD after assembly instead; "
+                     "its log records PASS or FAIL per board.")
     notes = [
-        "Checksum forms differ between programmer families: compare the number your equipment shows with the row "
-        "whose definition matches what it computes. Where a row says \"verify on your equipment\", no published "
-        "statement was found that the family computes exactly that form; check it once with a known file.",
+        "Checksum forms differ between programmer families: the large number on each chip's page is the form of the "
+        "equipment family chosen for this sheet (`bundle build --equipment`); the table below it gives the other "
+        "forms. Where a row says \"verify on your equipment\", no published statement was found that a family "
+        "computes exactly that form; check it once with a known file.",
         "Dediprog, BPM Microsystems and other families not named here: no published checksum definition was found - "
         f"{VERIFY}, against the definitions on this sheet.",
         "srec_cat commands (Debian package srecord) reproduce each value; -hex-dump prints the 4 bytes most "
         "significant first, i.e. as the value reads.",
     ]
-    return JobSheet(f"Programming job sheet - {manifest.get('name', '?')}", intro, chips, notes,
+    return JobSheet(f"Programming job sheet - {product_label(manifest)}", intro, order, chips, notes,
                     svg_from_manifest(manifest, board, xml_declaration=False))
 
 
@@ -365,13 +507,21 @@ def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
 
 # --- rendering ------------------------------------------------------------------------------------------------------
 
+def _basis(chip: ChipSheet) -> str:
+    e = chip.expected
+    assert e is not None
+    return f"{e.row.label}, as {EQUIPMENT[e.family].label} shows it ({EQUIPMENT[e.family].basis}); chosen: {e.why}"
+
+
 def _used_sources(sheet: JobSheet) -> list[str]:
-    """Footnote keys in order of first appearance (tables first, then definitions, then notes)."""
+    """Footnote keys in order of first appearance: header, chip pages, then the reference part, then notes."""
     import re
 
-    texts = [v for _, v in sheet.intro]
+    texts = [v for _, v in sheet.intro] + sheet.order
     for c in sheet.chips:
-        texts += [v for _, v in c.facts] + [r.shown_by for r in c.rows] + [r.definition for r in c.rows]
+        texts += [v for _, v in c.facts] + [_basis(c)]
+    for c in sheet.chips:
+        texts += [r.shown_by for r in c.rows] + [r.definition for r in c.rows]
     texts += sheet.notes
     order: list[str] = []
     for key in re.findall(r"\{fn:([a-z0-9-]+)\}", " ".join(texts)):
@@ -387,15 +537,43 @@ def _md_cell(text: str, numbers: dict[str, int]) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _other_rows(chip: ChipSheet) -> list[Row]:
+    return [r for r in chip.rows if chip.expected is None or r is not chip.expected.row]
+
+
+def _units_note(chip: ChipSheet) -> str:
+    e = chip.expected
+    return (f"Per-unit data: this is the base image's number; each unit's is in units.csv, column {e.units_column}."
+            if e is not None and e.units_column else "")
+
+
 def render_markdown(sheet: JobSheet) -> str:
     numbers = {k: i + 1 for i, k in enumerate(_used_sources(sheet))}
     out = [f"# {sheet.title}", ""]
     out += ["| | |", "|---|---|"] + [f"| {k} | {_md_cell(v, numbers)} |" for k, v in sheet.intro] + [""]
+    out += ["## Programming order", ""] + [f"{i}. {_md_cell(t, numbers)}" for i, t in enumerate(sheet.order, 1)]
+    out.append("")
     for n, chip in enumerate(sheet.chips, 1):
-        out += [f"## {n}. {chip.heading}", "", "| | |", "|---|---|"]
+        e = chip.expected
+        out += [f"## {n}. {chip.heading}", "", "| | |", "|---|---|",
+                f"| Part to select | {'; '.join(_md_cell(p, numbers) for p in chip.parts)} |"]
+        if chip.alternatives:
+            out.append(f"| Also supported by this layout, not this build | "
+                       f"{'; '.join(_md_cell(p, numbers) for p in chip.alternatives)} |")
         out += [f"| {k} | {_md_cell(v, numbers)} |" for k, v in chip.facts]
-        out += ["", "### Expected checksums", ""]
-        out += ["| Form | " + " | ".join(f"`{f}`" for f in chip.files) + " | Shown by |",
+        if e is not None:
+            out += ["", f"### Expected checksum: **`{e.value}`**", "",
+                    f"{_md_cell(_basis(chip), numbers)}; of {' and '.join(f'`{f}`' for f in e.row.values)}.",
+                    *([f"{_units_note(chip)}"] if _units_note(chip) else [])]
+        out += ["", "Other checksum forms (section \"Checksum forms\" says who shows which):", "",
+                "| Form | " + " | ".join(f"`{f}`" for f in chip.files) + " |", "|---|" + "---|" * len(chip.files)]
+        for row in _other_rows(chip):
+            out.append(f"| {_md_cell(row.label, numbers)} | "
+                       + " | ".join(f"`{row.values.get(f, '-')}`" for f in chip.files) + " |")
+        out += ["", "### Sign-off", "", "| | |", "|---|---|"] + [f"| {k} | |" for k in SIGN_OFF] + [""]
+    for n, chip in enumerate(sheet.chips, 1):
+        out += [f"## {n}. {chip.heading}: checksum forms and records", "", "### Checksum forms", "",
+                "| Form | " + " | ".join(f"`{f}`" for f in chip.files) + " | Shown by |",
                 "|---|" + "---|" * len(chip.files) + "---|"]
         for row in chip.rows:
             vals = " | ".join(f"`{row.values.get(f, '-')}`" for f in chip.files)
@@ -424,6 +602,8 @@ def render_markdown(sheet: JobSheet) -> str:
     return "\n".join(out) + "\n"
 
 
+# Print: the header and programming order on page 1, then exactly one page per chip (parts, file, the expected
+# number, the other forms, the sign-off block), then the reference pages (who shows which form, regions, map).
 _CSS = """
 body{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;color:#222;max-width:1120px;margin:24px auto;padding:0 16px}
 h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #2471a3}
@@ -436,7 +616,19 @@ td.k{width:190px;font-weight:bold;background:#f7f9fa}
 code{font-family:'DejaVu Sans Mono',Consolas,monospace;font-size:12px;background:#f3f3f3;padding:1px 3px}
 .verify{color:#a04000;font-weight:bold}.map{overflow-x:auto;border:1px solid #ddd;margin:8px 0}
 ol.src li{font-size:12px;margin-bottom:4px}sup a{text-decoration:none}
-@media print{h2{page-break-before:auto}.map{border:none}}
+.expect{border:3px solid #222;padding:8px 12px;margin:10px 0}
+.expect .big{font:bold 34px/1.2 'DejaVu Sans Mono',Consolas,monospace;letter-spacing:1px;display:block;margin:4px 0}
+.part{font-size:17px;font-weight:bold}.also{color:#555}
+table.signoff td{height:30px}table.signoff td.k{width:220px}
+@page{size:A4;margin:12mm}
+@media print{
+body{font-size:10.5px;max-width:none;margin:0;padding:0}
+h1{font-size:17px}h2{font-size:14px;margin:0 0 6px}h3{font-size:12px;margin:8px 0 4px}
+th,td{padding:2px 5px}code{font-size:9px}td.k{width:150px}
+section.chip,section.reference{break-before:page;page-break-before:always}
+section.chip{break-inside:avoid;page-break-inside:avoid}
+table.signoff td{height:26px}.map{border:none;overflow:visible}.map svg{max-width:100%;height:auto}
+}
 """
 
 
@@ -459,9 +651,10 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numbers: dict[
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _facts(rows: Sequence[tuple[str, str]], numbers: dict[str, int]) -> str:
+def _facts(rows: Sequence[tuple[str, str]], numbers: dict[str, int], cls: str = "") -> str:
     body = "".join(f'<tr><td class="k">{html.escape(k)}</td><td>{_h(v, numbers)}</td></tr>' for k, v in rows)
-    return f"<table><tbody>{body}</tbody></table>"
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><tbody>{body}</tbody></table>"
 
 
 def render_html(sheet: JobSheet) -> str:
@@ -469,12 +662,38 @@ def render_html(sheet: JobSheet) -> str:
     parts = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{html.escape(sheet.title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(sheet.title)}</h1>", _facts(sheet.intro, numbers)]
+             f'<section class="header"><h1>{html.escape(sheet.title)}</h1>', _facts(sheet.intro, numbers),
+             '<h2 id="order">Programming order</h2><ol class="order">'
+             + "".join(f"<li>{_h(t, numbers)}</li>" for t in sheet.order) + "</ol></section>"]
     for n, chip in enumerate(sheet.chips, 1):
-        parts.append(f'<h2 id="chip-{chip.kind}">{n}. {html.escape(chip.heading)}</h2>')
+        e = chip.expected
+        parts.append(f'<section class="chip" id="chip-{chip.kind}" data-kind="{chip.kind}">')
+        parts.append(f"<h2>{n}. {html.escape(chip.heading)}</h2>")
+        select = [("Part to select", "; ".join(chip.parts))]
+        if chip.alternatives:
+            select.append(("Also supported by this layout, not this build", "; ".join(chip.alternatives)))
+        body = "".join(f'<tr><td class="k">{html.escape(k)}</td><td class="{"part" if i == 0 else "also"}">'
+                       f"{_h(v, numbers)}</td></tr>" for i, (k, v) in enumerate(select))
+        parts.append(f'<table class="parts"><tbody>{body}</tbody></table>')
         parts.append(_facts(chip.facts, numbers))
-        parts.append("<h3>Expected checksums</h3>")
+        if e is not None:
+            files = " and ".join(e.row.values)
+            note = f"<br>{_h(_units_note(chip), numbers)}" if _units_note(chip) else ""
+            parts.append(f'<div class="expect" data-family="{html.escape(e.family)}">Expected checksum '
+                         f'({html.escape(files)}):<span class="big">{html.escape(e.value)}</span>'
+                         f"{_h(_basis(chip), numbers)}{note}</div>")
+        parts.append("<h3>Other checksum forms</h3>")
+        parts.append(_table(["Form", *chip.files], [[r.label, *(r.values.get(f, "-") for f in chip.files)]
+                                                     for r in _other_rows(chip)], numbers,
+                            mono=range(1, 1 + len(chip.files)), cls="others"))
+        parts.append("<h3>Sign-off</h3>")
+        parts.append(_facts([(k, "") for k in SIGN_OFF], numbers, cls="signoff"))
+        parts.append("</section>")
+    for n, chip in enumerate(sheet.chips, 1):
+        parts.append(f'<section class="reference" id="ref-{chip.kind}">')
+        parts.append(f"<h2>{n}. {html.escape(chip.heading)}: checksum forms and records</h2>")
         rows = [[r.label, *(r.values.get(f, "-") for f in chip.files), r.shown_by] for r in chip.rows]
+        parts.append("<h3>Checksum forms</h3>")
         parts.append(_table(["Form", *chip.files, "Shown by"], rows, numbers,
                             mono=range(1, 1 + len(chip.files)), cls="sums"))
         parts.append("<h3>Definitions and how to reproduce</h3><ul>")
@@ -492,20 +711,23 @@ def render_html(sheet: JobSheet) -> str:
             parts.append("<h3>Apps look-up table (LUT) entries</h3>")
             parts.append(_table(["Index", "Component", "Start sector", "Sectors", "Address"], chip.lut, numbers,
                                 mono=(4,)))
-    parts.append('<h2 id="map">Memory map</h2>')
+        parts.append("</section>")
+    parts.append('<section class="reference" id="map-section"><h2 id="map">Memory map</h2>')
     parts.append(f'<div class="map">{sheet.svg}</div>')
     parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_h(n, numbers)}</li>" for n in sheet.notes) + "</ul>")
     parts.append('<h2>Sources</h2><ol class="src">')
     parts += [f'<li id="src-{numbers[k]}">{html.escape(SOURCES[k])}</li>' for k in numbers]
-    parts.append("</ol></body></html>")
+    parts.append("</ol></section></body></html>")
     return "\n".join(parts) + "\n"
 
 
-def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None) -> dict[str, bytes]:
-    """JOBSHEET.md, jobsheet.html and memory-map.svg as bytes, ready to add to a build's outputs."""
+def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None, *,
+                   equipment: Sequence[str] = (), signer: str | None = None) -> dict[str, bytes]:
+    """JOBSHEET.md, jobsheet.html and memory-map.svg as bytes, ready to add to a build's outputs. `files` must hold
+    the artefacts and the final manifest.json (build_jobsheet)."""
     from .svgmap import svg_from_manifest
 
-    sheet = build_jobsheet(manifest, files, board)
+    sheet = build_jobsheet(manifest, files, board, equipment=equipment, signer=signer)
     return {
         JOBSHEET_MD: render_markdown(sheet).encode("utf-8"),
         JOBSHEET_HTML: render_html(sheet).encode("utf-8"),

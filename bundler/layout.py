@@ -12,7 +12,7 @@ import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .errors import ConfigError, hexsize
 from .inputs import is_file
@@ -46,6 +46,8 @@ class McuLayout:
     sram_size: int
     sectors: tuple[int, ...]
     regions: tuple[Region, ...]
+    part_number: str | None = None  # the orderable part fitted (what a programmer's device list names)
+    also_supported: tuple[str, ...] = ()  # other orderable parts this layout fits (not the one fitted)
 
     def region(self, name: str) -> Region:
         for region in self.regions:
@@ -73,6 +75,11 @@ class SflashLayout:
     sector_count_rule: str
     secure: tuple[int, ...]
     app_region: str  # the MCU region the bootloader copies a stored app into
+    part_numbers: tuple[tuple[str, str], ...] = ()  # (chip, orderable part number) for the chips the board takes
+
+    def part_number(self, chip: str) -> str | None:
+        """The orderable part a programmer's device list names for `chip` on this board, if the layout says."""
+        return dict(self.part_numbers).get(chip)
 
     def sector_count(self, size: int) -> int:
         """Sectors a component of `size` bytes takes (sector_count.pl: size // sector + 1, even when exact)."""
@@ -141,12 +148,16 @@ class _Table:
     def table(self, key: str, default: Any = None) -> "_Table":
         return _Table(self._get(key, dict, _REQUIRED if default is None else default), f"{self.where}.{key}".strip("."), self.path)
 
-    def done(self) -> None:
+    def done(self, allowed: Iterable[str] | None = None) -> None:
+        """Refuse a key nobody read, naming the keys the table takes (`allowed`, default: the keys read so far)."""
+        known = sorted(self.used) if allowed is None else list(allowed)
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            hint = difflib.get_close_matches(unknown[0], sorted(self.used), n=1)
+            hint = difflib.get_close_matches(unknown[0], known, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"[{self.where}] unknown key {unknown[0]!r}{suggestion}", self.path)
+            where = f"[{self.where}]" if self.where else "top level:"
+            raise ConfigError(f"{where} unknown key {unknown[0]!r}{suggestion}; allowed keys: {', '.join(known)}",
+                              self.path)
 
 
 _REQUIRED = object()
@@ -243,9 +254,28 @@ def _mcu(t: _Table) -> McuLayout:
         sram_size=t.int("sram_size", minimum=1),
         sectors=tuple(sectors),
         regions=tuple(sorted(regions, key=lambda r: r.start)),
+        part_number=t._get("part_number", str, None),
+        also_supported=tuple(_names(t, "also_supported")),
     )
     t.done()
     return mcu
+
+
+def _names(t: _Table, key: str) -> list[str]:
+    names = t.list(key, [])
+    if not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f"[{t.where}] {key}: expected a list of part names", t.path)
+    return names
+
+
+def _part_numbers(t: _Table) -> list[tuple[str, str]]:
+    """[sflash] part_numbers = { CHIP = "ORDERABLE-PART", ... }: each an orderable part of that chip."""
+    table = t._get("part_numbers", dict, {})
+    for chip, part in table.items():
+        if not (isinstance(part, str) and part.startswith(chip)):
+            raise ConfigError(f"[sflash.part_numbers] {chip}: expected an orderable part number of {chip} (starting "
+                              f"with its name), got {part!r}", t.path)
+    return sorted(table.items())
 
 
 def _dct(t: _Table) -> DctLayout:
@@ -277,6 +307,7 @@ def _sflash(t: _Table) -> SflashLayout:
         sector_count_rule=rule,
         secure=tuple(t.list("secure", [])),
         app_region=t.str("app_region"),
+        part_numbers=tuple(_part_numbers(t)),
     )
     t.done()
     return sflash

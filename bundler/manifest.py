@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import TOOL_NAME, __version__
 from .checksums import Checksums, hex32
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # types only: reading a manifest (inspect, the line kit) need
     from .stream import Content
 
 MANIFEST_VERSION = 1
+MANIFEST_FILE = "manifest.json"  # its name in a bundle folder
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def make_manifest(project: Project, artefacts: list[Artefact], dct_used: bytes, 
     created = created_timestamp()
     if created:
         doc["created"] = created
+    product = {k: v for k, v in (("version", project.version), ("revision", project.revision)) if v is not None}
+    if product:
+        doc["product"] = product
     doc["board"] = {"name": board.name, "layout": board.id, "sdk": board.sdk, "mcu_part": mcu.part,
                     "flash_base": mcu.flash_base, "flash_size": mcu.flash_size}
     doc["chip"] = {"name": chip.name, "jedec_id": hex32(chip.jedec_id), "size": chip.size, "sector_size": chip.sector_size}
@@ -83,6 +87,15 @@ def make_manifest(project: Project, artefacts: list[Artefact], dct_used: bytes, 
                    "secure": e.secure} for e in sflash.lut or []]
     doc["artefacts"] = [artefact_entry(a) for a in artefacts]
     return doc
+
+
+def product_label(doc: Mapping[str, Any]) -> str:
+    """"<name> version 1.4.2 (revision abc123)": which release a manifest's images are, as the job sheet, inspect
+    and the line kit's logs print it."""
+    product = doc.get("product") or {}
+    version = product.get("version")
+    text = f"{doc.get('name', '?')} version {version}" if version else f"{doc.get('name', '?')} (version not recorded)"
+    return text + (f" (revision {product['revision']})" if product.get("revision") else "")
 
 
 def dumps(doc: dict[str, Any]) -> str:

@@ -422,13 +422,15 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         validate(manifest, MANIFEST)
         base_files = dict(bundle.files)
         base_files[MANIFEST] = dumps(manifest).encode()
+        signer = None
         if sign_key is not None:  # before any number is reserved: a bad key costs nothing
-            from .signing import SIGNATURE_SUFFIX, sign
+            from .signing import SIGNATURE_SUFFIX, key_fingerprint, sign
 
             base_files[MANIFEST + SIGNATURE_SUFFIX] = sign(base_files[MANIFEST], sign_key)
+            signer = key_fingerprint(sign_key)
         from .jobsheet import jobsheet_files  # the job sheet again, now listing the per-unit ranges
 
-        sheets = jobsheet_files(manifest, base_files, project.board)
+        sheets = jobsheet_files(manifest, base_files, project.board, equipment=project.equipment, signer=signer)
         base_files.update(sheets)
         for name, data in base_files.items():
             files.add(name, data)

@@ -54,6 +54,19 @@ def sign(manifest: bytes, private_key: Path) -> bytes:
     return _load(private_key, private=True).sign(manifest)
 
 
+def key_fingerprint(key: Path, private: bool = True) -> str:
+    """SHA-256 (hex) of the public key's DER SubjectPublicKeyInfo, from the private or the public PEM file - what
+    `openssl pkey -pubin -in KEY.pub -outform DER | sha256sum` prints; the job sheet names the signer by it."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    loaded = _load(key, private=private)
+    public = loaded.public_key() if private else loaded
+    return hashlib.sha256(public.public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
 def verify(manifest_path: Path, public_key: Path) -> None:
     """Raise VerificationError unless `<manifest>.sig` is a valid signature of the manifest's bytes by `public_key`."""
     from cryptography.exceptions import InvalidSignature

@@ -109,6 +109,15 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
+def written_of(used: int, total: int) -> str:
+    """"219.72 KiB written of 220 KiB": both sizes in the unit human_size picks for the total (one unit per label;
+    rounded down, so a part that does not fill its area never reads as full). Exact bytes are in the tooltips."""
+    text = human_size(total)
+    factor = {"MiB": 1 << 20, "KiB": 1 << 10}.get(text.rsplit(" ", 1)[1], 1)
+    value = f"{used // factor}" if factor == 1 else f"{used * 100 // factor / 100:.2f}".rstrip("0").rstrip(".")
+    return f"{value} {text.rsplit(' ', 1)[1]} written of {text}"
+
+
 def chip_map(kind: str, size: int, regions: Iterable[Any], *, lut: Iterable[Any] | None = None,
              reserved: Iterable[Any] | None = None, base_address: int = 0, sector_size: int = 4096,
              title: str | None = None, fill: int = 0xFF) -> ChipMap:
@@ -289,7 +298,7 @@ def _column(cm: ChipMap, x0: float) -> tuple[list[str], float]:
     for span in cm.reserved:
         inside = [w for w in cm.written if span.offset <= w.offset and w.end <= span.end]
         used = sum(w.size for w in inside)
-        detail = (f"{used} B written of {human_size(span.size)}" if inside else f"{human_size(span.size)}, blank")
+        detail = written_of(used, span.size) if inside else f"{human_size(span.size)}, blank"
         if span.sectors is not None:
             first, count = span.sectors
             detail += f" · sector {first}" if count == 1 else f" · sectors {first}–{first + count - 1}"

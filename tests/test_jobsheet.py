@@ -17,6 +17,7 @@ import pytest
 from bundler.checksums import crc32_excluding, hex32, sum32_excluding
 from bundler.errors import InputError
 from bundler.jobsheet import JOBSHEET_HTML, JOBSHEET_MD, MEMORY_MAP_SVG, VERIFY, build_jobsheet, jobsheet_files
+from bundler.manifest import dumps
 from bundler.stream import to_bytes
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "ota_demo"
@@ -58,15 +59,24 @@ def test_sheet_quotes_the_manifest_checksums(built) -> None:
                              rf"{entry['sector_count']} \|", md)
 
 
+def with_manifest(doc: dict, files: dict) -> dict:
+    """The files of a bundle whose manifest.json is `doc` (the sheet prints the manifest file's SHA-256)."""
+    return {**files, "manifest.json": dumps(doc).encode()}
+
+
 def test_sheet_facts_per_chip(built) -> None:
     out, _, manifest, _ = built
     md = (out / JOBSHEET_MD).read_text()
-    assert "| Flash start address | 0x08000000 |" in md
-    assert "| Flash size | 1048576 bytes (0x100000) |" in md
+    assert "| Flash | 0x08000000, 1048576 bytes (0x100000), sectors 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB |" in md
     assert "| Fill / blank value | 0xFF" in md
-    assert "| Sector size | 4096 bytes (0x1000) |" in md
-    assert "MX25L8006E (JEDEC 0xC22014); SST25VF080B (JEDEC 0xBF258E)" in md  # the layout's compatible parts
-    assert "| Erase whole chip | Yes" in md
+    assert "sectors of 4096 bytes (0x1000)" in md
+    # the fitted parts by orderable part number; the layout's other part apart
+    assert "| Part to select | MX25L8006EM2I-12G (MX25L8006E, JEDEC ID 0xC22014) |" in md
+    assert ("| Also supported by this layout, not this build | SST25VF080B-80-4I-S2AF (SST25VF080B, JEDEC ID "
+            "0xBF258E) |") in md
+    assert "| Part to select | STM32F215RGT6 (STM32F205/F215 xG (1 MiB internal flash)) |" in md
+    assert "| Also supported by this layout, not this build | STM32F205RGT6 |" in md
+    assert md.count("| Erase whole chip | Yes") == 2
     assert "mcu.bin: file offset 0 at address 0x08000000" in md
     assert md.count(VERIFY) >= 4
     # every footnote used is defined, every defined one is used, numbered by first appearance
@@ -122,7 +132,7 @@ def test_hex_without_fill_records_has_its_own_file_sum(tmp_path: Path) -> None:
 
     bundle = make_bundle(load_project(SAMPLE / "bundle.toml"), hex_skip_fill=True)
     sheet = build_jobsheet(bundle.manifest, bundle.files, bundle.project.board)
-    row = next(r for r in sheet.chips[0].rows if r.label == "Sum32, file data only")
+    row = next(r for c in sheet.chips if c.kind == "mcu" for r in c.rows if r.label == "Sum32, file data only")
     assert row.values["mcu.hex"] != row.values["mcu.bin"]
     (tmp_path / "mcu.hex").write_bytes(to_bytes(bundle.files["mcu.hex"]))
     result = subprocess.run(shlex.split(row.reproduce), cwd=tmp_path, check=True, capture_output=True, text=True)
@@ -143,8 +153,8 @@ def with_serialization(manifest: dict) -> dict:
 def test_serialization_ranges_and_excluding_checksums(built) -> None:
     out, bundle, manifest, files = built
     doc = with_serialization(manifest)
-    sheet = build_jobsheet(doc, files, bundle.project.board)
-    mcu, sflash = sheet.chips
+    sheet = build_jobsheet(doc, with_manifest(doc, files), bundle.project.board)
+    sflash, mcu = sheet.chips
     assert [r[0] for r in mcu.per_unit] == ["serial_number", "mac_address"]
     assert mcu.per_unit[1][1] == "0x080041C0" and mcu.per_unit[1][3] == "dct1"
     assert [r[0] for r in sflash.per_unit] == ["sflash_dct_mac"] and sflash.per_unit[0][3] == "dct_image"
@@ -158,20 +168,21 @@ def test_serialization_ranges_and_excluding_checksums(built) -> None:
     unit = bytearray(files["mcu.bin"])
     unit[0x41C0:0x41C6] = bytes.fromhex("020af7000002")
     unit[0x4100:0x4120] = b"SN00000002".ljust(32, b"\0")
-    other = build_jobsheet(doc, {**files, "mcu.bin": bytes(unit)}, bundle.project.board)
-    other_rows = {r.label: r.values for r in other.chips[0].rows}
+    other = build_jobsheet(doc, {**with_manifest(doc, files), "mcu.bin": bytes(unit)}, bundle.project.board)
+    other_rows = {r.label: r.values for r in other.chips[1].rows}
     assert other_rows["CRC-32 (zlib), whole device range"]["mcu.bin"] != rows["CRC-32 (zlib), whole device range"]["mcu.bin"]
     for label in ("CRC-32 (zlib), whole device range, per-unit ranges excluded",
                   "Sum32, whole device range, per-unit ranges excluded"):
         assert other_rows[label]["mcu.bin"] == rows[label]["mcu.bin"]
-    md = jobsheet_files(doc, files, bundle.project.board)[JOBSHEET_MD].decode()
+    md = jobsheet_files(doc, with_manifest(doc, files), bundle.project.board)[JOBSHEET_MD].decode()
     assert "Per-unit ranges (differ on every unit)" in md and "3 range(s) differ per unit" in md
 
 
 @needs_srec
 def test_serialization_excluding_values_match_srec_exclude(built, tmp_path: Path) -> None:
     out, bundle, manifest, files = built
-    sheet = build_jobsheet(with_serialization(manifest), files, bundle.project.board)
+    doc = with_serialization(manifest)
+    sheet = build_jobsheet(doc, with_manifest(doc, files), bundle.project.board)
     for chip in sheet.chips:
         for row in chip.rows:
             if "excluded" in row.label:
@@ -190,7 +201,7 @@ def test_bad_serialization_is_a_one_line_input_error(built, entry: dict, message
     doc = copy.deepcopy(manifest)
     doc["serialization"] = [entry]
     with pytest.raises(InputError, match=message):
-        build_jobsheet(doc, files, bundle.project.board)
+        build_jobsheet(doc, with_manifest(doc, files), bundle.project.board)
 
 
 def test_deterministic_and_dated_only_by_the_manifest(built) -> None:
@@ -198,14 +209,17 @@ def test_deterministic_and_dated_only_by_the_manifest(built) -> None:
     first = jobsheet_files(manifest, files, bundle.project.board)
     assert first == jobsheet_files(copy.deepcopy(manifest), dict(files), bundle.project.board)
     assert not re.search(rb"20\d\d-\d\d-\d\d", first[JOBSHEET_MD] + first[JOBSHEET_HTML])
+    assert b"| Date | not recorded |" in first[JOBSHEET_MD]
     dated = dict(manifest, created="2026-01-02T03:04:05Z")
-    assert b"2026-01-02T03:04:05Z" in jobsheet_files(dated, files, bundle.project.board)[JOBSHEET_MD]
+    assert b"| Date | 2026-01-02T03:04:05Z |" in jobsheet_files(dated, with_manifest(dated, files),
+                                                             bundle.project.board)[JOBSHEET_MD]
 
 
 def test_works_without_a_board(built) -> None:
     _, _, manifest, files = built
     out = jobsheet_files(manifest, files)
-    assert b"Flash sectors" not in out[JOBSHEET_MD] and b"0x08000000" in out[JOBSHEET_MD]
+    assert b"x 16 KiB" not in out[JOBSHEET_MD] and b"0x08000000" in out[JOBSHEET_MD]
+    assert b"| Part to select | STM32F205/F215 xG (1 MiB internal flash) |" in out[JOBSHEET_MD]
 
 
 def test_missing_artefact_bytes_is_an_input_error(built) -> None:
@@ -259,12 +273,12 @@ def test_serialization_entries_naming_their_file(built) -> None:
         {"name": "wifi_config.mac_address", "file": "mcu.bin", "address": 0x080041C0, "offset": 0x41C0, "size": 6},
         {"name": "wifi_config.mac_address", "file": "sflash.bin", "address": 0x2400, "offset": 0x2400, "size": 6},
     ]
-    mcu, sflash = build_jobsheet(doc, files, bundle.project.board).chips
+    sflash, mcu = build_jobsheet(doc, with_manifest(doc, files), bundle.project.board).chips
     assert mcu.per_unit == [["wifi_config.mac_address", "0x080041C0", "6 bytes (0x6)", "dct1"]]
     assert sflash.per_unit == [["wifi_config.mac_address", "0x00002400", "6 bytes (0x6)", "dct_image"]]
     doc["serialization"][0]["offset"] = 0x41C1
     with pytest.raises(InputError, match="does not match address"):
-        build_jobsheet(doc, files, bundle.project.board)
+        build_jobsheet(doc, with_manifest(doc, files), bundle.project.board)
     doc["serialization"] = [{"name": "x", "file": "other.bin", "address": 0, "size": 1}]
     with pytest.raises(InputError, match="no .bin artefact"):
-        build_jobsheet(doc, files, bundle.project.board)
+        build_jobsheet(doc, with_manifest(doc, files), bundle.project.board)

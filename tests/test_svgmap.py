@@ -9,8 +9,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bundler.svgmap import BAR_HEIGHT, BREAK_PX, MIN_PX, chip_map, maps_from_manifest, render_svg, svg_from_image, svg_from_manifest
+from bundler.svgmap import (BAR_HEIGHT, BREAK_PX, MIN_PX, chip_map, maps_from_manifest, render_svg, svg_from_image,
+                            svg_from_manifest, written_of)
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 
@@ -52,7 +55,7 @@ def test_sflash_image_from_tuples_with_lut_and_a_break() -> None:
     words = texts(root)
     assert "LUT[0] fr_app" in words and "LUT[1] dct_image" in words and "app0" not in words
     assert "sectors 1–3" in words and "sectors 4–5" in words
-    assert "9000 B written of 12 KiB" in words
+    assert "8.78 KiB written of 12 KiB" in words  # 9000 bytes of 3 sectors: one unit per label
     assert "free" in words and "0x00800000" in words  # the last address tick is the chip end
     got = pieces(root)
     broken = [p for p in got if p[1] == BREAK_PX and p[0] == "free"]
@@ -133,3 +136,36 @@ def test_lut_entries_with_several_sector_runs() -> None:
     words = texts(parse(svg_from_image("sflash", 1 << 20, [("lut", 0, 4096)], lut)))
     assert "LUT[2] ota_app run 0" in words and "LUT[2] ota_app run 1" in words and "filesystem" not in words
     assert "sectors 4–5" in words and "sector 10" in words
+
+
+_WRITTEN_OF = re.compile(r"^([\d.]+) (B|KiB|MiB) written of ([\d.]+) (B|KiB|MiB)$")
+_FACTOR = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20}
+
+
+def _check_written_of(text: str, used: int, total: int) -> None:
+    m = _WRITTEN_OF.match(text)
+    assert m, text
+    assert m.group(2) == m.group(4), text  # one unit per label
+    shown_used, shown_total = float(m.group(1)), float(m.group(3))
+    assert used / _FACTOR[m.group(2)] - 0.01 < shown_used <= used / _FACTOR[m.group(2)] + 1e-9, text  # rounded down
+    assert abs(shown_total - total / _FACTOR[m.group(4)]) <= 0.005 + 1e-9, text
+
+
+@given(total=st.integers(1, 64 << 20), data=st.data())
+def test_written_of_states_both_sizes_in_one_unit(total: int, data) -> None:
+    used = data.draw(st.integers(0, total))
+    _check_written_of(written_of(used, total), used, total)
+
+
+def test_sample_map_labels_use_one_unit(sample_build) -> None:
+    """Every 'written of' label of the sample's map: the MCU app (a few KiB of 976 KiB), the DCT, each LUT entry."""
+    out, bundle = sample_build
+    manifest = json.loads((out / "manifest.json").read_text())
+    words = [t.text or "" for t in parse(svg_from_manifest(manifest, bundle.project.board)).iter(f"{{{NS['s']}}}text")]
+    labels = [w.split(" · ")[0] for w in words if " written of " in w]  # "... · sectors 1-3" on LUT entries
+    assert len(labels) >= 6
+    mcu = {r["name"]: r for a in manifest["artefacts"] if a["file"] == "mcu.bin" for r in a["regions"]}
+    app_area = next(r for r in bundle.project.board.mcu.regions if r.name == "app")
+    _check_written_of(next(w for w in labels if w.endswith(" of 976 KiB")), mcu["app"]["size"], app_area.size)
+    for w in labels:
+        assert _WRITTEN_OF.match(w) and _WRITTEN_OF.match(w).group(2) == _WRITTEN_OF.match(w).group(4), w
