@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .errors import hexsize
+from .manifest import product_label
 
 
 @dataclass
@@ -79,7 +80,7 @@ def report_blocks(report: dict[str, Any]) -> list[Block]:
     blocks: list[Block] = []
     if report.get("manifest"):
         m = report["manifest"]
-        blocks.append(f"manifest: {m['file']} ({m.get('name')}, sha256 {_short(m.get('sha256'))})")
+        blocks.append(f"manifest: {m['file']} ({product_label(m)}, sha256 {_short(m.get('sha256'))})")
     for f in report["files"]:
         blocks.extend(_file_blocks(f))
     if len(report["files"]) > 1:

@@ -46,6 +46,26 @@ def test_version_and_revision_round_trip(sample_copy: Path, tmp_path: Path) -> N
     assert f"| Manifest SHA-256 | {digest} (manifest.json) |" in md and digest in page
 
 
+def test_version_in_inspect_output(sample_copy: Path, tmp_path: Path) -> None:
+    """`bundle inspect --manifest`: the text report's manifest line and the JSON (schema-checked) carry the version."""
+    import jsonschema
+
+    _set_top(sample_copy, 'version = "2.0.1"\nrevision = "r77"\n')
+    out = tmp_path / "out"
+    build_bundle(sample_copy, out)
+    runner = CliRunner()
+    text = runner.invoke(app, ["inspect", str(out / "mcu.bin"), "--manifest", str(out / "manifest.json")])
+    assert text.exit_code == 0, text.output
+    assert f"manifest: {out / 'manifest.json'} (ota_demo version 2.0.1 (revision r77), sha256 " in text.output
+    as_json = runner.invoke(app, ["inspect", str(out / "sflash.bin"), "--manifest", str(out / "manifest.json"),
+                                  "--json"])
+    doc = json.loads(as_json.stdout)
+    assert doc["manifest"]["product"] == {"version": "2.0.1", "revision": "r77"}
+    schema = json.loads((Path(__file__).resolve().parent.parent / "bundler" / "schemas" /
+                         "inspect.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+
+
 def test_no_version_says_not_recorded(sample_copy: Path, tmp_path: Path) -> None:
     _set_top(sample_copy, "")
     out = tmp_path / "out"
@@ -168,3 +188,37 @@ def test_serialized_sheet_points_at_the_units_csv_column(tmp_path: Path, sample_
     for column in ("sflash_crc32", "mcu_crc32"):
         assert f"units.csv, column {column}" in md and column in header
     assert hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest() in md
+
+
+def test_version_in_the_line_kit_log(tmp_path: Path) -> None:
+    """program.sh (real OpenOCD, dummy adapter, fake target) writes the product version into the log's first line
+    and OpenOCD's own 'kit:' line."""
+    import os
+    import sys
+
+    from emu.kitfixture import write_build
+
+    from bundler.openocd import make_kit
+
+    manifest_path = write_build(tmp_path / "build")
+    doc = json.loads(manifest_path.read_text())
+    doc["product"] = {"version": "1.4.2", "revision": "g1a2b3c4"}
+    manifest_path.write_text(json.dumps(doc, indent=2))
+    kit = make_kit(manifest_path, "stlink", tmp_path / "kit")[0].parent
+    fake = Path(__file__).resolve().parent / "emu" / "jim_fake_target.tcl"
+    wrapper = tmp_path / "openocd-wrapper"  # loads the fake target before kit_main
+    wrapper.write_text(f"#!{sys.executable}\nimport subprocess, sys\nargs = sys.argv[1:]\n"
+                       f"args[args.index('kit_main') - 1:args.index('kit_main') - 1] = ['-f', {str(fake)!r}]\n"
+                       "sys.exit(subprocess.call(['openocd', *args]))\n")
+    wrapper.chmod(0o755)
+    (tmp_path / "dummy.cfg").write_text("adapter driver dummy\ntransport select jtag\n")
+    env = {**os.environ, "OPENOCD": str(wrapper), "OPENOCD_INTERFACE": str(tmp_path / "dummy.cfg")}
+    r = subprocess.run(["sh", str(kit / "program.sh"), "SN0042"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    log = (kit / r.stdout.splitlines()[-1][len("log: "):]).read_text().splitlines()
+    label = "ota_demo version 1.4.2 (revision g1a2b3c4)"
+    assert log[0].startswith(f"kit: {label} (")  # program.sh's header
+    assert f"kit: {label}" in log[1:]  # sflash_kit.tcl's first line, from kit_config.tcl
+    assert "PASS" in log
+    assert label in (kit / "program.bat").read_text()

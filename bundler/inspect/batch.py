@@ -92,6 +92,8 @@ def _inspect_paths(paths: Iterable[str | Path], manifest: str | Path | None, kin
         assert ctx.manifest_path is not None
         doc["manifest"] = {"file": str(ctx.manifest_path), "name": ctx.manifest.get("name"),
                            "sha256": ctx.manifest.get("run_sha256")}
+        if "product" in ctx.manifest:  # which release the images are (bundle.toml version / revision)
+            doc["manifest"]["product"] = ctx.manifest["product"]
     if not docs:
         doc["error"] = "no files to inspect"
     return doc
