@@ -282,3 +282,20 @@ def test_serialization_entries_naming_their_file(built) -> None:
     doc["serialization"] = [{"name": "x", "file": "other.bin", "address": 0, "size": 1}]
     with pytest.raises(InputError, match="no .bin artefact"):
         build_jobsheet(doc, with_manifest(doc, files), bundle.project.board)
+
+
+def test_markdown_sheet_has_order_one_number_and_sign_off_per_chip(built) -> None:
+    """JOBSHEET.md: programming order (SFLASH before assembly, then MCU over SWD), per chip one expected number -
+    by default the zlib CRC-32 of the whole device range, i.e. of the .bin (computed here with zlib) - and a
+    sign-off block."""
+    out, _, _, files = built
+    md = (out / JOBSHEET_MD).read_text()
+    order = md.split("## Programming order")[1].split("\n## ")[0]
+    steps = re.findall(r"^\d+\. (.*)$", order, re.M)
+    assert "Before assembly" in steps[0] and "sflash.bin" in steps[0]
+    assert "assembled board, over SWD" in steps[2] and "mcu.bin" in steps[2]
+    expected = re.findall(r"^### Expected checksum: \*\*`(0x[0-9a-f]{8})`\*\*$", md, re.M)
+    assert expected == [hex32(zlib.crc32(files["sflash.bin"])), hex32(zlib.crc32(files["mcu.bin"]))]
+    assert md.count("### Sign-off") == 2
+    for label in ("Date", "Operator", "Equipment model", "Checksum read back", "Result (PASS / FAIL)"):
+        assert md.count(f"| {label} | |") == 2, label
