@@ -122,7 +122,8 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
     for key, spec in project.mcu.items():
         region = board.mcu.region(key)
         loaded = load_input(spec.path, spec.display, address=region.start if spec.address is None else spec.address,
-                            fmt=spec.format)
+                            fmt=spec.format, bounds=(board.mcu.flash_base, board.mcu.flash_base + board.mcu.flash_size,
+                                                     "the MCU flash"))
         if not loaded.segments:
             raise InputError("holds no loadable bytes", spec.display)
         parts.append(Part(key, loaded.segments, loaded.source))

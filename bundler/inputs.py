@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, BinaryIO, Iterator
 
-from .errors import InputError, hexsize
+from .errors import BundleError, InputError, hexsize
 from .stream import BLOCK
 
 ELF_MAGIC = b"\x7fELF"
@@ -52,18 +53,111 @@ class LoadedInput:
     stripped: bool = True  # ELF only: no symbol table or debug sections (as the SDK's *.stripped.elf)
 
 
-def read_file(path: Path, display: str | None = None) -> tuple[bytes, Source]:
-    """Read a whole input file once; refuse it if it changed while being read."""
+# Largest inputs, by kind (README "Limits"): nothing is read past them.
+MAX_IMAGE_BYTES = 64 << 20  # an image or raw component: the largest chip in layouts/chips.toml (test_limits checks)
+MAX_INPUT_BYTES = 256 << 20  # an ELF (debug sections included) or an Intel HEX text; anything not more specific
+MAX_TEXT_BYTES = 16 << 20  # bundle.toml, a layout, a manifest, a state file, units.csv
+MAX_KEY_BYTES = 64 << 10  # a PEM key or a signature
+MAX_NESTING = 64  # arrays / tables inside each other in a JSON or TOML document
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is ("a FIFO (named pipe)", ...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
+def open_input(path: Path, display: str | Path | None = None, max_size: int = MAX_INPUT_BYTES) -> tuple[BinaryIO, int]:
+    """Open an input for reading: (file, size). Only a regular file no larger than `max_size` is opened; a FIFO,
+    device or socket is refused by name without blocking (opened non-blocking, checked with fstat)."""
+    name = display or path
     try:
-        before = os.stat(path)
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        after = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise _read_error(exc, display or path) from None
+        raise _read_error(exc, name) from None
+    except ValueError:  # a NUL in the name
+        raise InputError("file not found", name) from None
+    try:
+        st = os.fstat(fd)
+        what = not_regular(st.st_mode)
+        if what is not None:
+            raise InputError(f"is {what}, expected a regular file", name)
+        if st.st_size > max_size:
+            raise InputError(f"is {hexsize(st.st_size)}, larger than this kind of input can be ({hexsize(max_size)})",
+                             name)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_file(path: Path, display: str | None = None, max_size: int = MAX_INPUT_BYTES) -> tuple[bytes, Source]:
+    """Read a whole input file once (a regular file of at most `max_size` bytes); refuse it if it changed while
+    being read."""
+    name = display or str(path)
+    fh, size = open_input(path, name, max_size)
+    try:
+        with fh:
+            before = os.fstat(fh.fileno())
+            raw = fh.read(max_size + 1)
+            after = os.fstat(fh.fileno())
+    except OSError as exc:
+        raise _read_error(exc, name) from None
+    if len(raw) > max_size:
+        raise InputError(f"grew past {hexsize(max_size)} while being read", name)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(raw) != after.st_size:
-        raise InputError("file changed while being read; run the build again", display or path)
-    return raw, Source(display or str(path), hashlib.sha256(raw).hexdigest())
+        raise InputError("file changed while being read; run the build again", name)
+    return raw, Source(name, hashlib.sha256(raw).hexdigest())
+
+
+def _nesting(doc: Any) -> int:
+    """Depth of lists/dicts inside each other (iterative: a deep document cannot exhaust the stack here)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth > MAX_NESTING:
+                break
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def parse_json(raw: bytes, name: str | Path, error: type[BundleError] = InputError) -> Any:
+    """A JSON document; malformed, or nested deeper than MAX_NESTING, is one line (`error`)."""
+    import json
+
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"not JSON: {exc}", name) from None
+    except RecursionError:
+        raise error(f"not usable JSON: nested deeper than {MAX_NESTING} levels", name) from None
+    if _nesting(doc) > MAX_NESTING:
+        raise error(f"not usable JSON: nested deeper than {MAX_NESTING} levels", name)
+    return doc
+
+
+def parse_toml(raw: bytes, name: str | Path, error: type[BundleError] = InputError) -> dict[str, Any]:
+    """A TOML document; malformed, or nested deeper than MAX_NESTING, is one line (`error`)."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise error(f"invalid TOML: {exc}", name) from None
+    except RecursionError:
+        raise error(f"invalid TOML: nested deeper than {MAX_NESTING} levels", name) from None
+    if _nesting(doc) > MAX_NESTING:
+        raise error(f"invalid TOML: nested deeper than {MAX_NESTING} levels", name)
+    return doc
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,16 +198,17 @@ class FileBytes:
             raise InputError("file changed during the build; run the build again", self.display)
 
 
-def file_bytes(path: Path, display: str | None = None) -> FileBytes:
+def file_bytes(path: Path, display: str | None = None, max_size: int = MAX_IMAGE_BYTES) -> FileBytes:
     """Hash a raw input file in blocks (read_file's checks, without keeping the bytes)."""
     digest, size = hashlib.sha256(), 0
+    fh, _ = open_input(path, display, max_size)
     try:
-        before = os.stat(path)
-        with open(path, "rb") as fh:
-            while block := fh.read(BLOCK):
+        with fh:
+            before = os.fstat(fh.fileno())
+            while size <= max_size and (block := fh.read(BLOCK)):
                 digest.update(block)
                 size += len(block)
-        after = os.stat(path)
+            after = os.fstat(fh.fileno())
     except OSError as exc:
         raise _read_error(exc, display or path) from None
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
@@ -147,21 +242,23 @@ def is_dir(path: Path) -> bool:
 def guess_format(path: Path, raw: bytes) -> str:
     if raw[:4] == ELF_MAGIC:
         return "elf"
-    if path.suffix.lower() in (".hex", ".ihex", ".ihx") or raw[:1] == b":":
+    if path.suffix.lower() in HEX_SUFFIXES or raw[:1] == b":":
         return "hex"
     return "bin"
 
 
-def load_input(path: Path, display: str | None = None, *, address: int | None = None, fmt: str | None = None) -> LoadedInput:
-    """Read an ELF/HEX/BIN file into segments. A raw binary needs `address` (where its first byte goes)."""
-    raw, source = read_file(path, display)
+def load_input(path: Path, display: str | None = None, *, address: int | None = None, fmt: str | None = None,
+               bounds: tuple[int, int, str] | None = None) -> LoadedInput:
+    """Read an ELF/HEX/BIN file into segments. A raw binary needs `address` (where its first byte goes). `bounds`
+    (start, end, what): a HEX record outside them is refused as soon as it is read."""
+    raw, source = read_file(path, display, MAX_IMAGE_BYTES if fmt == "bin" else MAX_INPUT_BYTES)
     name = display or str(path)
     fmt = fmt or guess_format(path, raw)
     if fmt == "elf":
         segments, entry, stripped = _elf_segments(raw, name)
         return LoadedInput(path, source, raw, "elf", segments, entry, stripped)
     if fmt == "hex":
-        return LoadedInput(path, source, raw, "hex", _hex_segments(raw, name))
+        return LoadedInput(path, source, raw, "hex", _hex_segments(raw, name, bounds))
     if fmt == "bin":
         segments = (Segment(address, raw),) if address is not None else ()
         return LoadedInput(path, source, raw, "bin", segments)
@@ -195,19 +292,17 @@ def _elf_segments(raw: bytes, name: str) -> tuple[tuple[Segment, ...], int, bool
         raise InputError(f"not a valid ELF file: {exc}", name) from None
 
 
-def _hex_segments(raw: bytes, name: str) -> tuple[Segment, ...]:
-    from intelhex import IntelHex, IntelHexError
+def _hex_segments(raw: bytes, name: str, bounds: tuple[int, int, str] | None = None) -> tuple[Segment, ...]:
+    from .hexread import parse_hex
 
-    ih = IntelHex()
-    try:
-        ih.loadhex(io.StringIO(raw.decode("ascii")))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not an Intel HEX file: non-ASCII byte at offset {exc.start}", name) from None
-    except IntelHexError as exc:
-        raise InputError(f"invalid Intel HEX: {exc}", name) from None
-    except Exception as exc:  # intelhex raises ValueError and others on hostile records
-        raise InputError(f"invalid Intel HEX: {exc}", name) from None
-    return tuple(Segment(start, ih.tobinstr(start, end - 1)) for start, end in ih.segments())
+    hexdata = parse_hex(_blocks(raw), name, bounds=bounds, max_span=MAX_IMAGE_SPAN)
+    return tuple(Segment(start, data) for start, data in hexdata.segments)
+
+
+def _blocks(raw: bytes) -> Iterator[bytes]:
+    view = memoryview(raw)
+    for i in range(0, len(raw), BLOCK):
+        yield bytes(view[i:i + BLOCK])
 
 
 def stored_app_elf(loaded: LoadedInput) -> bytes:
@@ -239,18 +334,33 @@ def _reduced_elf(raw: bytes) -> bytes:
 
 
 # A HEX file whose records span more than this is refused (a record at 0 and one at 0xFFFFFFF0 would otherwise
-# allocate 4 GiB); the largest serial flash in layouts/chips.toml is 64 MiB.
-MAX_IMAGE_SPAN = 64 << 20
+# allocate 4 GiB): the largest image there is.
+MAX_IMAGE_SPAN = MAX_IMAGE_BYTES
+HEX_SUFFIXES = (".hex", ".ihex", ".ihx")
 
 
 def read_image_file(path: Path, fill: int = 0xFF, display: str | None = None) -> tuple[bytes, int | None, str]:
     """An image file as `bundle inspect` reads it: (bytes, base address or None, format "bin" | "hex" | "elf").
 
-    A .hex (or a file starting with ':' that parses as HEX) becomes the bytes from its lowest to its highest address, gaps filled with
-    `fill` (what an erased chip holds where a programmer writes nothing), based at its lowest address. An ELF is
-    returned raw (format "elf"); anything else raw as "bin" with no base address."""
-    raw, _ = read_file(path, display)
+    A .hex (or a file starting with ':' that parses as HEX) becomes the bytes from its lowest to its highest address,
+    gaps filled with `fill` (what an erased chip holds where a programmer writes nothing), based at its lowest
+    address. An ELF is returned raw (format "elf"); anything else raw as "bin" with no base address. Each format
+    is read up to its own largest size (MAX_INPUT_BYTES for HEX and ELF, MAX_IMAGE_BYTES for a binary)."""
+    raw, _ = read_file(path, display, _max_size(path, display))
     return image_from_bytes(raw, path, fill, display)
+
+
+def _max_size(path: Path, display: str | None = None) -> int:
+    """The largest file of `path`'s format: its suffix, or its first bytes (ELF magic, ':')."""
+    if path.suffix.lower() in HEX_SUFFIXES:
+        return MAX_INPUT_BYTES
+    fh, _ = open_input(path, display)
+    try:
+        with fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise _read_error(exc, display or path) from None
+    return MAX_INPUT_BYTES if head == ELF_MAGIC or head[:1] == b":" else MAX_IMAGE_BYTES
 
 
 def image_from_bytes(raw: bytes, path: Path, fill: int = 0xFF, display: str | None = None) -> tuple[bytes, int | None, str]:
@@ -258,25 +368,29 @@ def image_from_bytes(raw: bytes, path: Path, fill: int = 0xFF, display: str | No
     name = display or str(path)
     if raw[:4] == ELF_MAGIC:
         return raw, None, "elf"
-    named_hex = path.suffix.lower() in (".hex", ".ihex", ".ihx")
+    named_hex = path.suffix.lower() in HEX_SUFFIXES
     if not named_hex and raw[:1] != b":":
+        if len(raw) > MAX_IMAGE_BYTES:
+            raise InputError(f"is {hexsize(len(raw))}, larger than any image ({hexsize(MAX_IMAGE_BYTES)})", name)
         return raw, None, "bin"
     try:
         segments = _hex_segments(raw, name)
     except InputError:
-        if named_hex:
+        if named_hex or len(raw) > MAX_IMAGE_BYTES:
             raise
         return raw, None, "bin"  # a binary that happens to start with ':'
-    if not segments:
-        raise InputError("Intel HEX file holds no data records", name)
+    return hex_image(segments, fill), segments[0].address, "hex"
+
+
+def hex_image(segments: tuple[Segment, ...], fill: int) -> bytes:
+    """The bytes from the lowest to the highest address of `segments` (in address order), gaps as `fill`."""
     start, end = segments[0].address, max(s.end for s in segments)
-    if end - start > MAX_IMAGE_SPAN:
-        raise InputError(f"Intel HEX records span 0x{start:08X}-0x{end - 1:08X} ({hexsize(end - start)}), more than "
-                         f"any image ({hexsize(MAX_IMAGE_SPAN)})", name)
+    if len(segments) == 1:
+        return segments[0].data
     image = bytearray(bytes([fill])) * (end - start)
     for seg in segments:
         image[seg.address - start:seg.end - start] = seg.data
-    return bytes(image), start, "hex"
+    return bytes(image)
 
 
 def describe_segment(seg: Segment) -> str:

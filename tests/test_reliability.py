@@ -102,17 +102,18 @@ def test_kill_9_leaves_previous_outputs_or_none(sample_copy: Path, tmp_path: Pat
 def test_input_changed_while_being_read(sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import bundler.inputs as inputs
 
-    real_stat, seen = os.stat, {}
+    real_fstat, seen = os.fstat, {}
 
-    def stat(path, *args, **kwargs):
-        result = real_stat(path, *args, **kwargs)
-        if str(path).endswith("app.elf"):
+    def fstat(fd):
+        result = real_fstat(fd)
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if path.endswith("app.elf"):
             seen[path] = seen.get(path, 0) + 1
-            if seen[path] == 2:  # the file grows between the two looks
+            if seen[path] == 3:  # the file grows between the looks before and after reading (open_input's is 1st)
                 return os.stat_result((*result[:6], result.st_size + 1, *result[7:]))
         return result
 
-    monkeypatch.setattr(inputs.os, "stat", stat)
+    monkeypatch.setattr(inputs.os, "fstat", fstat)
     with pytest.raises(InputError, match="app.elf: file changed while being read"):
         build_bundle(sample_copy, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -182,7 +183,7 @@ def test_hex_with_a_bad_checksum_is_refused(sample_copy: Path, tmp_path: Path) -
     sample_copy.write_text(sample_copy.read_text().replace('app = "build/app.elf"', 'app = "bad.hex"'))
     result = CliRunner().invoke(app, ["build", str(sample_copy), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert result.output.strip() == "error: bad.hex: invalid Intel HEX: Record at line 4 has invalid checksum"
+    assert result.output.strip() == "error: bad.hex: invalid Intel HEX: line 4: checksum 0x00, expected 0xB2"
 
 
 # --- secrets ------------------------------------------------------------------------------------------------------
