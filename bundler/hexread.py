@@ -188,8 +188,6 @@ class _Parser:
         return 0
 
     def finish(self) -> HexData:
-        if not self.segments:
-            raise InputError("Intel HEX file holds no data records", self.name)
         self.segments.sort(key=lambda s: s[0])
         merged: list[tuple[int, bytes]] = []
         prev_end, prev_line = -1, 0

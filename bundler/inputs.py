@@ -379,6 +379,8 @@ def image_from_bytes(raw: bytes, path: Path, fill: int = 0xFF, display: str | No
         if named_hex or len(raw) > MAX_IMAGE_BYTES:
             raise
         return raw, None, "bin"  # a binary that happens to start with ':'
+    if not segments:
+        raise InputError("Intel HEX file holds no data records", name)
     return hex_image(segments, fill), segments[0].address, "hex"
 
 
