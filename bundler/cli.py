@@ -85,12 +85,9 @@ _WIDE_HELP = "64-bit-length flavour (mk_wicedfs64); default is the SDK's 32-bit 
 
 
 def _read_input(path: Path) -> bytes:
-    from .errors import InputError
+    from .inputs import MAX_IMAGE_BYTES, read_file
 
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    return read_file(path, max_size=MAX_IMAGE_BYTES)[0]  # a regular file no larger than any image
 
 
 @fs_app.command("build")

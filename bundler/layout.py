@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import difflib
 import functools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import ConfigError, hexsize
+from .errors import ConfigError, InputError, hexsize
 from .inputs import is_file
 
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
@@ -133,10 +132,13 @@ class _Table:
     def str(self, key: str, default: Any = None) -> str:
         return self._get(key, str, _REQUIRED if default is None else default)
 
-    def int(self, key: str, default: Any = None, *, minimum: int = 0) -> int:
+    def int(self, key: str, default: Any = None, *, minimum: int = 0, maximum: int = 0xFFFFFFFF) -> int:
+        """A number in minimum..maximum (by default 32-bit: every address and size of these parts is)."""
         value = self._get(key, int, _REQUIRED if default is None else default)
         if value < minimum:
             raise ConfigError(f"[{self.where}] {key}: must be >= {minimum}, got {value}", self.path)
+        if value > maximum:
+            raise ConfigError(f"[{self.where}] {key}: must be <= 0x{maximum:X}, got 0x{value:X}", self.path)
         return value
 
     def bool(self, key: str, default: bool) -> bool:
@@ -164,16 +166,14 @@ _REQUIRED = object()
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; unreadable or malformed files become one-line ConfigErrors."""
+    """Parse a TOML file; unreadable, too large, too deeply nested or malformed files become one-line ConfigErrors."""
+    from .inputs import MAX_TEXT_BYTES, parse_toml, read_file
+
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError("file not found", path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path) from None
+        raw, _ = read_file(path, max_size=MAX_TEXT_BYTES)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    return parse_toml(raw, path, ConfigError)
 
 
 def _resolve(name_or_path: str | Path, folder: str, base_dir: Path | None) -> Path:
@@ -249,7 +249,7 @@ def _mcu(t: _Table) -> McuLayout:
         part=t.str("part"),
         flash_base=t.int("flash_base"),
         flash_size=t.int("flash_size", minimum=1),
-        fill=t.int("fill", 0xFF),
+        fill=t.int("fill", 0xFF, maximum=0xFF),
         sram_base=t.int("sram_base"),
         sram_size=t.int("sram_size", minimum=1),
         sectors=tuple(sectors),
@@ -300,7 +300,7 @@ def _sflash(t: _Table) -> SflashLayout:
     sflash = SflashLayout(
         chip=t.str("chip"),
         compatible_chips=tuple(t.list("compatible_chips", [])),
-        fill=t.int("fill", 0xFF),
+        fill=t.int("fill", 0xFF, maximum=0xFF),
         sector_size=t.int("sector_size", minimum=1),
         apps_lut_header_loc=t.int("apps_lut_header_loc"),
         apps_start_sector=t.int("apps_start_sector", minimum=0),

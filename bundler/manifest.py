@@ -110,13 +110,10 @@ def schema() -> dict[str, Any]:
 def load(path: Path) -> tuple[dict[str, Any], str]:
     """Read and validate a manifest.json: (the document, the SHA-256 of the file). Any problem is a one-line
     InputError naming the file."""
-    from .inputs import read_file
+    from .inputs import MAX_TEXT_BYTES, parse_json, read_file
 
-    raw, source = read_file(path)
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not JSON: {exc}", path) from None
+    raw, source = read_file(path, max_size=MAX_TEXT_BYTES)
+    doc = parse_json(raw, path)
     validate(doc, str(path))
     return doc, source.sha256
 

@@ -276,10 +276,10 @@ def _csv_text(result: SerializationResult, artefacts: list[str]) -> str:
 def _load_state(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"version": STATE_VERSION, "runs": []}
-    try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read the serialization state: {exc}", path) from None
+    from .inputs import MAX_TEXT_BYTES, parse_json, read_file
+
+    raw, _ = read_file(path, max_size=MAX_TEXT_BYTES)
+    doc = parse_json(raw, path)
     runs = doc.get("runs") if isinstance(doc, dict) else None
     if doc.get("version") != STATE_VERSION or not isinstance(runs, list) or not all(
             isinstance(r, dict) and {"serial_first", "serial_last", "mac_first", "mac_last"} <= set(r)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import InputError, OutputError, VerificationError
-from .inputs import read_file
+from .inputs import MAX_KEY_BYTES, MAX_TEXT_BYTES, read_file
 from .output import atomic_write
 
 SIGNATURE_SUFFIX = ".sig"
@@ -34,13 +34,16 @@ def keygen(out_dir: Path, name: str = "bundle-signing") -> tuple[Path, Path]:
 
 
 def _load(path: Path, private: bool):  # -> Ed25519PrivateKey | Ed25519PublicKey
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    raw, _ = read_file(path)
+    raw, _ = read_file(path, max_size=MAX_KEY_BYTES)
     try:
         key = (serialization.load_pem_private_key(raw, password=None) if private
                else serialization.load_pem_public_key(raw))
+    except UnsupportedAlgorithm:  # e.g. a brainpool curve: a key type cryptography cannot load
+        raise InputError("a key of a type that cannot be loaded; expected an Ed25519 key", path) from None
     except (ValueError, TypeError):
         kind = "private" if private else "public"
         raise InputError(f"not an unencrypted PEM {kind} key", path) from None
@@ -75,8 +78,8 @@ def verify(manifest_path: Path, public_key: Path) -> None:
     sig_path = manifest_path.with_name(manifest_path.name + SIGNATURE_SUFFIX)
     if not sig_path.is_file():
         raise VerificationError(f"no signature {sig_path.name} beside the manifest", manifest_path)
-    manifest, _ = read_file(manifest_path)
-    signature, _ = read_file(sig_path)
+    manifest, _ = read_file(manifest_path, max_size=MAX_TEXT_BYTES)
+    signature, _ = read_file(sig_path, max_size=MAX_KEY_BYTES)
     try:
         key.verify(signature, manifest)
     except InvalidSignature:

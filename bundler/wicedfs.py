@@ -37,8 +37,12 @@ from .formats.wicedfs import (
 # The format's filename_size is a u32, but mk_wicedfs takes names from readdir()'s d_name (NAME_MAX = 255 bytes
 # on the hosts the SDK supports), so 255 bytes + NUL is the longest name an SDK-made image holds.
 MAX_NAME_BYTES = 255
-# Guard for the recursive builder; real resource trees are a few levels deep.
+# Directories inside each other, for the builder and the readers; real resource trees are a few levels deep.
 MAX_DEPTH = 64
+# The readers' path limits: one path (Linux PATH_MAX, what an extract could create), and all paths together
+# (at most 16 bytes of path per image byte, plus 1 MiB): with them, listing is linear in the image size.
+MAX_PATH_BYTES = 4096
+PATH_BYTES_PER_IMAGE_BYTE = 16
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,7 @@ def list_image(data: bytes, *, wide: bool = False) -> list[FsEntry]:
 
     # In an image whose parts do not overlap, all file tables together, and all file contents together, fit in
     # the image: more means overlapping parts, and refusing them keeps the work linear in the image size.
-    budget = _Budget(table_bytes_left=n, file_bytes_left=n)
+    budget = _Budget(table_bytes_left=n, file_bytes_left=n, path_bytes_left=PATH_BYTES_PER_IMAGE_BYTE * n + (1 << 20))
     seen_dirs: set[int] = set()
     result: list[FsEntry] = []
     # Iterative pre-order walk: a stack of (directory path, its remaining entries).
@@ -236,6 +240,9 @@ def list_image(data: bytes, *, wide: bool = False) -> list[FsEntry]:
         entry = item
         result.append(entry)
         if entry.is_dir:
+            if len(stack) > MAX_DEPTH:  # the root is stack[0]: this entry is at depth len(stack)
+                raise InputError(f"offset 0x{entry.offset:X}: '{display_path(entry.path)}': directories nested more "
+                                 f"than {MAX_DEPTH} deep (the most mk_wicedfs trees have here)")
             stack.append((entry.path, iter(_read_dir(data, fl, entry.offset, entry.path, seen_dirs, budget))))
     return result
 
@@ -244,6 +251,7 @@ def list_image(data: bytes, *, wide: bool = False) -> list[FsEntry]:
 class _Budget:
     table_bytes_left: int
     file_bytes_left: int
+    path_bytes_left: int
 
 
 def _parse_header(data: bytes, fl: WicedFsFlavour) -> int:
@@ -368,7 +376,14 @@ def _read_dir(
         if name in names:
             raise InputError(f"offset 0x{epos:X}: {what}: name '{shown}' appears twice")
         names.add(name)
+        if len(prefix) + len(name) > MAX_PATH_BYTES:
+            raise InputError(f"offset 0x{epos:X}: {what}: entry {i}: the path would be longer than {MAX_PATH_BYTES} "
+                             "characters")
         entry_path = prefix + name.decode("utf-8", "surrogateescape")
+        budget.path_bytes_left -= len(entry_path)
+        if budget.path_bytes_left < 0:
+            raise InputError(f"offset 0x{epos:X}: {what}: the paths of the entries total more than "
+                             f"{PATH_BYTES_PER_IMAGE_BYTE} characters per image byte")
         where = f"offset 0x{epos:X}: '{display_path(entry_path)}'"
         kind = e.type_flags_permissions & WICEDFS_TYPE_MASK
         content = epos + int(e.offset)

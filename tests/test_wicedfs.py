@@ -411,7 +411,7 @@ def test_cli_wide_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["fs", "ls", "{tmp}/missing.bin"], "cannot read"),
+        (["fs", "ls", "{tmp}/missing.bin"], "file not found"),
         (["fs", "ls", "{tmp}/junk.bin"], "not a WicedFS image"),
         (["fs", "extract", "{tmp}/junk.bin", "{tmp}/x"], "not a WicedFS image"),
         (["fs", "build", "{tmp}/src", "-o", "{tmp}/fs.bin", "--max-size", "16"], "larger than its slot"),
