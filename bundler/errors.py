@@ -9,7 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
-_ESCAPE_CONTROLS = {c: repr(chr(c))[1:-1] for c in (*range(0x20), 0x7F)}
+# C0 and C1 control characters, DEL, and the Unicode controls that reorder or hide text (bidi overrides and
+# isolates, zero-width marks): what could move a terminal's cursor, recolour it or make text read otherwise.
+_ESCAPE_CONTROLS = {c: repr(chr(c))[1:-1] if c < 0x80 else f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+                    for c in (*range(0x20), *range(0x7F, 0xA0), 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                              *range(0x2066, 0x206A), 0xFEFF)}
+
+
+def inert(text: str) -> str:
+    """`text` with every control character shown escaped (\\x1b, \\n, \\u202e ...): safe to print on a terminal."""
+    return text.translate(_ESCAPE_CONTROLS)
 
 
 class BundleError(Exception):
@@ -21,7 +30,7 @@ class BundleError(Exception):
         self.path = None if path is None else str(path)
         text = f"{self.path}: {message}" if self.path else message
         # one line whatever the input: a newline or other control character in a path or value is shown escaped
-        super().__init__(text.translate(_ESCAPE_CONTROLS))
+        super().__init__(inert(text))
 
 
 class InputError(BundleError):

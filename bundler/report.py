@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from .errors import hexsize
+from .errors import hexsize, inert
 from .manifest import product_label
 
 
@@ -27,18 +27,59 @@ Block = str | Table  # a str is a line of text; a line starting with "# " is a h
 
 
 def render(report: dict[str, Any], *, as_json: bool = False, file: TextIO | None = None,
-           terminal: bool | None = None) -> None:
+           terminal: bool | None = None, quiet: bool = False) -> None:
     """Print `report` to `file` (stdout): JSON, rich tables (terminal) or plain text."""
-    out = file or sys.stdout
-    if as_json:
-        _write(out, to_json(report))
-        return
-    blocks = report_blocks(report)
-    is_tty = terminal if terminal is not None else (hasattr(out, "isatty") and out.isatty())
-    if is_tty:
-        _rich(blocks, out)
-    else:
-        _write(out, plain_text(blocks))
+    out = Renderer(as_json=as_json, file=file, terminal=terminal, quiet=quiet)
+    out.begin(report)
+    for f in report["files"]:
+        out.file(f)
+    out.end(report)
+
+
+class Renderer:
+    """Prints an inspect report while it is made (`inspect_paths(..., listener=)`): the manifest line first, each
+    file's blocks as soon as that file is done, the summary last. JSON is one document, printed at the end.
+    `quiet`: one verdict line per file, then the summary line."""
+
+    def __init__(self, *, as_json: bool = False, file: TextIO | None = None, terminal: bool | None = None,
+                 quiet: bool = False) -> None:
+        self.out = file or sys.stdout
+        self.as_json, self.quiet = as_json, quiet
+        self.tty = terminal if terminal is not None else (hasattr(self.out, "isatty") and self.out.isatty())
+        self._console: Any = None
+        self._printed = False
+
+    def begin(self, head: dict[str, Any]) -> None:
+        """`head`: the report's "manifest" entry is all that is used."""
+        if head.get("manifest") and not self.as_json:
+            m = head["manifest"]
+            self._print([f"manifest: {m['file']} ({product_label(m)}, sha256 {_short(m.get('sha256'))})"])
+
+    def file(self, f: dict[str, Any]) -> None:
+        if self.as_json:
+            return
+        self._print([_verdict(f)] if self.quiet else _file_blocks(f))
+
+    def end(self, report: dict[str, Any]) -> None:
+        if self.as_json:
+            _write(self.out, to_json(report))
+            return
+        blocks: list[Block] = []
+        if len(report["files"]) > 1 and not self.quiet:
+            blocks += ["", _summary_table(report["files"])]
+        blocks += _tail_blocks(report)
+        self._print(blocks)
+
+    def _print(self, blocks: list[Block]) -> None:
+        if self.tty:
+            if self._console is None:
+                self._console = _console(self.out)
+            _rich(blocks, self._console)
+        else:
+            _write(self.out, plain_text(blocks, first=not self._printed))
+            if hasattr(self.out, "flush"):
+                self.out.flush()
+        self._printed = True
 
 
 def _write(out: TextIO, text: str) -> None:
@@ -76,34 +117,44 @@ def _short(sha: Any) -> str:
     return f"{sha[:16]}…" if isinstance(sha, str) and len(sha) > 16 else "-" if sha is None else str(sha)
 
 
-def report_blocks(report: dict[str, Any]) -> list[Block]:
-    blocks: list[Block] = []
-    if report.get("manifest"):
-        m = report["manifest"]
-        blocks.append(f"manifest: {m['file']} ({product_label(m)}, sha256 {_short(m.get('sha256'))})")
-    for f in report["files"]:
-        blocks.extend(_file_blocks(f))
-    if len(report["files"]) > 1:
-        t = Table("summary", ["file", "kind", "artefact", "status", "first problem"])
-        for f in report["files"]:
-            bad = [x for sev in ("error", "fail") for x in f["findings"] if x["severity"] == sev]
-            worst = next((x for x in bad if x["code"] != "image_checksum"), bad[0] if bad else None)
-            v = f.get("verification") or {}
-            t.rows.append([f["file"], f.get("kind") or "?", v.get("artefact") or "-",
-                           {"ok": "OK", "fail": "FAIL", "error": "ERROR"}[f["status"]],
-                           worst["message"] if worst else "-"])
-        blocks.append("")
-        blocks.append(t)
+_STATUS = {"ok": "OK", "fail": "FAIL", "error": "ERROR"}
+
+
+def _first_problem(f: dict[str, Any]) -> dict[str, Any] | None:
+    bad = [x for sev in ("error", "fail") for x in f["findings"] if x["severity"] == sev]
+    return next((x for x in bad if x["code"] != "image_checksum"), bad[0] if bad else None)
+
+
+def _summary_table(files: list[dict[str, Any]]) -> Table:
+    t = Table("summary", ["file", "kind", "artefact", "status", "first problem"])
+    for f in files:
+        worst = _first_problem(f)
+        v = f.get("verification") or {}
+        t.rows.append([f["file"], f.get("kind") or "?", v.get("artefact") or "-", _STATUS[f["status"]],
+                       worst["message"] if worst else "-"])
+    return t
+
+
+def _verdict(f: dict[str, Any]) -> str:
+    """--quiet: the file, what it is, its status and its first problem, on one line."""
+    worst = _first_problem(f)
+    v = f.get("verification") or {}
+    against = f" vs {v['artefact']}" if v.get("artefact") else ""
+    return (f"{_STATUS[f['status']]:5}  {f['file']}: {f.get('kind') or 'unknown'}{against}"
+            + (f" — {worst['message']}" if worst else ""))
+
+
+def _tail_blocks(report: dict[str, Any]) -> list[Block]:
     s = report["summary"]
-    blocks.append(f"# {s['files']} file(s): {s['ok']} ok, {s['failed']} failed, {s['errors']} not understood "
-                  f"-> exit {report['exit_code']}")
+    blocks: list[Block] = [f"# {s['files']} file(s): {s['ok']} ok, {s['failed']} failed, {s['errors']} not "
+                           f"understood -> exit {report['exit_code']}"]
     if report.get("error"):
         blocks.append(f"error: {report['error']}")
     return blocks
 
 
 def _file_blocks(f: dict[str, Any]) -> list[Block]:
-    status = {"ok": "OK", "fail": "FAIL", "error": "ERROR"}[f["status"]]
+    status = _STATUS[f["status"]]
     b: list[Block] = [f"# {f['file']}: {f.get('kind') or 'unknown'} ({f.get('format') or '?'}) — {status}"]
     if f.get("size") is not None:
         line = f"file {hexsize(f['file_size'])}  crc32 {f['crc32']}  sum32 {f['sum32']}  sha256 {f['sha256']}"
@@ -319,9 +370,17 @@ def _verification_blocks(v: dict[str, Any]) -> list[Block]:
 # --------------------------------------------------------------------------------------------------- backends
 
 
-def plain_text(blocks: list[Block]) -> str:
+def inert_blocks(blocks: list[Block]) -> list[Block]:
+    """Every line, title and cell with its control characters escaped: names, paths and manifest fields come from
+    the inputs, and a crafted one must not move the cursor, recolour or paint fake lines on the terminal."""
+    return [Table(inert(b.title), [inert(c) for c in b.columns], [[inert(c) for c in row] for row in b.rows])
+            if isinstance(b, Table) else inert(b) for b in blocks]
+
+
+def plain_text(blocks: list[Block], first: bool = True) -> str:
+    """The blocks as aligned text; `first`: nothing was printed before (no blank line before the first heading)."""
     lines: list[str] = []
-    for blk in blocks:
+    for blk in inert_blocks(blocks):
         if isinstance(blk, Table):
             lines.append(f"{blk.title}:")
             widths = [len(c) for c in blk.columns]
@@ -335,19 +394,25 @@ def plain_text(blocks: list[Block]) -> str:
             lines.append(blk[2:])
         else:
             lines.append(blk)
-    return "\n".join(lines).lstrip("\n") + "\n"
+    text = "\n".join(lines) + "\n"
+    return text.lstrip("\n") if first else text
 
 
-def _rich(blocks: list[Block], out: TextIO) -> None:
+def _console(out: TextIO) -> Any:
     from rich.console import Console
+
+    console = Console(file=out, highlight=False)
+    # the tables are wide; no emoji codes or markup come from the inputs (":x:" in a name stays text)
+    return Console(file=out, highlight=False, emoji=False, width=max(console.width, 132))
+
+
+def _rich(blocks: list[Block], console: Any) -> None:
     from rich.markup import escape
     from rich.table import Table as RichTable
 
     from rich import box
 
-    console = Console(file=out, highlight=False)
-    console = Console(file=out, highlight=False, width=max(console.width, 132))  # the tables are wide
-    for blk in blocks:
+    for blk in inert_blocks(blocks):
         if isinstance(blk, Table):
             t = RichTable(title=escape(blk.title), title_justify="left", show_lines=False, box=box.SIMPLE_HEAD)
             for col in blk.columns:
