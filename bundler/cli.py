@@ -269,6 +269,7 @@ def inspect_cmd(
     pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
                                                        "(manifest.json.sig) does not verify"),
     map_svg: Path = typer.Option(None, "--map", help="also write an SVG memory map of the MCU/SFLASH images"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="one verdict line per file, then the summary line"),
 ) -> None:
     """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file.
 
@@ -277,7 +278,7 @@ def inspect_cmd(
     understood (missing file, unknown kind: use --kind, bad manifest).
     """
     from .inspect import inspect_paths
-    from .report import render
+    from .report import Renderer
 
     if pubkey is not None:
         from .errors import InputError
@@ -286,8 +287,9 @@ def inspect_cmd(
         if manifest is None:
             raise InputError("--pubkey verifies a manifest's signature: give --manifest too")
         verify(manifest, pubkey)
-    report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip)
-    render(report, as_json=as_json)
+    out = Renderer(as_json=as_json, quiet=quiet)
+    report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip, listener=out)
+    out.end(report)
     if map_svg is not None:
         from .output import atomic_write
         from .svgmap import maps_from_report, render_svg

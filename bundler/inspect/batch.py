@@ -1,5 +1,11 @@
-"""The run: the files named (folders walked), read ahead in a background thread, each loaded, detected, decoded
-and verified, the report document and its summary.
+"""The run: the files named (folders walked) taken one at a time — read ahead by at most one file on a background
+thread, loaded, detected, decoded, verified and reported to the listener as soon as each is done — then the report
+document and its summary. Peak memory is one file (plus the one being read ahead) whatever the number of files.
+
+SFLASH images come last: an MCU image's current DCT tells where an SFLASH image's LUT headers are after an OTA
+relocation, so every MCU image of the batch is decoded first. An SFLASH image met before the end is detected, then
+dropped and read again at the end (and refused if its bytes changed in between); the JSON document keeps the
+order of the files as given.
 
 Whatever the bytes, nothing raises out of `inspect_paths` for a file: problems become findings. Only a bad manifest
 or bad options (board, chip, kind) raise a `BundleError` (exit 2), before any file is reported on (files named in
@@ -12,8 +18,9 @@ import json
 import os
 import stat
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Protocol
 
 from .. import TOOL_NAME, __version__
 from ..checksums import crc32, memoized, sha256
@@ -40,53 +47,33 @@ SKIPPED_SUFFIXES = (".json", ".sig", ".pub", ".pem", ".md", ".txt", ".csv", ".to
                     ".pdf", ".png", ".jpg", ".zip")
 
 
+class Listener(Protocol):
+    """Told about the run as it goes (bundler.report.Renderer prints it)."""
+
+    def begin(self, head: dict[str, Any]) -> None: ...
+
+    def file(self, doc: dict[str, Any]) -> None: ...
+
+
 def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = None, kind: str | None = None,
-                  board: str | Path | None = None, chip: str | None = None) -> dict[str, Any]:
+                  board: str | Path | None = None, chip: str | None = None,
+                  listener: Listener | None = None) -> dict[str, Any]:
     """Inspect files (folders: every file inside, sorted) and return the report document. `exit_code` in it is
-    0 all good, 1 a verification failed, 2 an input could not be read or understood."""
-    with memoized():  # decoding and verifying look at the same images several times: hash each once
-        return _inspect_paths(paths, manifest, kind, board, chip)
-
-
-def _inspect_paths(paths: Iterable[str | Path], manifest: str | Path | None, kind: str | None,
-                   board: str | Path | None, chip: str | None) -> dict[str, Any]:
+    0 all good, 1 a verification failed, 2 an input could not be read or understood. `listener` is given the
+    document's head (board, manifest) once the manifest is read, then each file's entry as soon as it is done."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
-    paths = list(paths)
-    ahead = ReadAhead(map(Path, paths))
+    paths = [Path(p) for p in paths]
+    named = [p for p in paths if _plain_file(p)]
+    ahead = ReadAhead(named) if len(named) == len(paths) else None  # only files: start reading before the manifest
     ctx = _context(manifest, board, chip)
-    ctx.ahead = ahead
     files = _expand(paths, ctx.manifest_path)
-    reports: list[FileReport] = []
-    loaded: list[tuple[FileReport, Any]] = []
-    for path, display in files:
-        rep = FileReport(display)
-        reports.append(rep)
-        loaded.append((rep, _guard(rep, lambda: _load(rep, path, kind, ctx))))
-    # MCU images first: the current DCT of an MCU image inspected in the same run tells where an SFLASH image's LUT
-    # headers are after an OTA relocation (the device reads them through the DCT in internal flash).
-    locations: list[tuple[str, list[Any]]] = []
-    for rep, item in loaded:
-        if item is not None and rep.doc["kind"] == "mcu":
-            _guard(rep, lambda: _decode(rep, item, ctx, locations))
-    # several MCU images that disagree (files of different devices): none of their DCTs is used for SFLASH images
-    if len({json.dumps(loc, sort_keys=True) for _, loc in locations}) > 1:
-        locations = []
-    for rep, item in loaded:
-        if item is not None and rep.doc["kind"] != "mcu":
-            _guard(rep, lambda: _decode(rep, item, ctx, locations))
-    docs = [r.as_dict() for r in reports]
-    exit_code = max((r.exit_code for r in reports), default=2)
-    summary = {"files": len(docs), "ok": sum(d["status"] == "ok" for d in docs),
-               "failed": sum(d["status"] == "fail" for d in docs), "errors": sum(d["status"] == "error" for d in docs)}
+    ctx.ahead = ahead or ReadAhead([p for p, _ in files])
     doc: dict[str, Any] = {
         "inspect_version": INSPECT_VERSION,
         "tool": {"name": TOOL_NAME, "version": __version__},
         "board": {"name": ctx.board.name, "layout": ctx.board.id},
         "manifest": None,
-        "files": docs,
-        "summary": summary,
-        "exit_code": exit_code,
     }
     if ctx.manifest is not None:
         assert ctx.manifest_path is not None
@@ -94,9 +81,57 @@ def _inspect_paths(paths: Iterable[str | Path], manifest: str | Path | None, kin
                            "sha256": ctx.manifest.get("run_sha256")}
         if "product" in ctx.manifest:  # which release the images are (bundle.toml version / revision)
             doc["manifest"]["product"] = ctx.manifest["product"]
-    if not docs:
+    if listener is not None:
+        listener.begin(doc)
+    docs: list[dict[str, Any] | None] = [None] * len(files)
+    codes: list[int] = [2] * len(files)
+    deferred: list[tuple[int, FileReport, Path, str]] = []  # SFLASH images: index, report, path, sha256 first read
+    locations: list[tuple[str, list[Any]]] = []
+
+    def done(i: int, rep: FileReport) -> None:
+        docs[i], codes[i] = rep.as_dict(), rep.exit_code
+        if listener is not None:
+            listener.file(docs[i])
+
+    for i, (path, display) in enumerate(files):
+        rep = FileReport(display)
+        with _one_file(ctx):
+            item = _guard(rep, lambda: _load(rep, path, kind, ctx))
+            if item is not None and rep.doc["kind"] == "sflash":
+                deferred.append((i, rep, path, rep.doc["sha256"]))
+            elif item is not None:
+                _guard(rep, lambda: _decode(rep, item, ctx, locations))
+        item = None  # dropped before the next file is loaded
+        if not deferred or deferred[-1][0] != i:
+            done(i, rep)
+    # several MCU images that disagree (files of different devices): none of their DCTs is used for SFLASH images
+    if len({json.dumps(loc, sort_keys=True) for _, loc in locations}) > 1:
+        locations = []
+    ctx.ahead = ReadAhead([path for _, _, path, _ in deferred])
+    for i, rep, path, digest in deferred:
+        with _one_file(ctx):
+            item = _guard(rep, lambda: _reload(rep, path, digest, ctx))
+            if item is not None:
+                _guard(rep, lambda: _decode(rep, item, ctx, locations))
+        item = None
+        done(i, rep)
+    ready = [d for d in docs if d is not None]
+    summary = {"files": len(ready), "ok": sum(d["status"] == "ok" for d in ready),
+               "failed": sum(d["status"] == "fail" for d in ready),
+               "errors": sum(d["status"] == "error" for d in ready)}
+    doc.update({"files": ready, "summary": summary, "exit_code": max(codes, default=2)})
+    if not ready:
         doc["error"] = "no files to inspect"
     return doc
+
+
+@contextmanager
+def _one_file(ctx: Context) -> Iterator[None]:
+    """The checksum caches hold the bytes they were computed over: they live for one file, not the run."""
+    ctx.sums = {}
+    with memoized():  # decoding and verifying look at the same images several times: hash each once
+        yield
+    ctx.sums = {}
 
 
 def _guard(rep: FileReport, step: Any) -> Any:
@@ -157,40 +192,48 @@ def _display(p: Path) -> str:
 
 
 class ReadAhead:
-    """The files named in the call (not folders: they are listed after the manifest is read) read and hashed
-    (SHA-256, CRC-32) in a background thread, from the start of the run: the main thread meanwhile imports the
-    decoders (construct & co.), validates the manifest and loads the layouts. File reads, SHA-256 and CRC-32
-    release the GIL: on a 16 MiB image ~25 ms of a ~200 ms run overlap.
+    """Files read and hashed (SHA-256, CRC-32) in a background thread, in the order they will be taken, at most one
+    file ahead of the one being inspected: the main thread meanwhile decodes the previous file (and, for the first,
+    imports the decoders and reads the manifest). File reads, SHA-256 and CRC-32 release the GIL.
 
     Anything unusual is left to `_load`, whose read_file words the error."""
 
     def __init__(self, paths: Iterable[Path]) -> None:
-        self._queue = dict.fromkeys(p for p in paths if _plain_file(p))  # in order, once each
-        self._done: dict[Path, tuple[bytes, str, int] | None] = {}
+        self._queue = [p for p in paths if _plain_file(p)]
+        self._next = 0  # index in the queue of the next path `take` may be asked for
+        self._done: dict[int, tuple[bytes, str, int] | None] = {}
         self._ready = threading.Condition()
         if self._queue:
             threading.Thread(target=self._run, name="inspect-read-ahead", daemon=True).start()
 
     def _run(self) -> None:
-        for path in self._queue:
+        for i, path in enumerate(self._queue):
+            with self._ready:  # at most one file read and not yet taken
+                self._ready.wait_for(lambda: i <= self._next)
             result = None  # `_load` reads the file again
             try:
-                raw, source = read_file(path)
+                raw, source = read_file(path, max_size=MAX_FILE_SIZE)
                 result = (raw, source.sha256, crc32(memoryview(raw)))
             except Exception:
                 result = None
             finally:
                 with self._ready:
-                    self._done[path] = result
+                    self._done[i] = result
                     self._ready.notify_all()
 
     def take(self, path: Path) -> tuple[bytes, str, int] | None:
-        """(bytes, sha256, crc32) of `path` once the thread has them; None if it did not read the file."""
-        if path not in self._queue:
-            return None
+        """(bytes, sha256, crc32) of `path` once the thread has them; None if it did not read the file. Files are
+        taken in the order given; those skipped over are dropped."""
         with self._ready:
-            self._ready.wait_for(lambda: path in self._done)
-        return self._done[path]
+            i = next((j for j in range(self._next, len(self._queue)) if self._queue[j] == path), None)
+            if i is None:
+                return None
+            self._next = i + 1
+            self._ready.notify_all()
+            self._ready.wait_for(lambda: i in self._done)
+            for j in [j for j in self._done if j < i]:
+                del self._done[j]
+            return self._done.pop(i)
 
 
 def _plain_file(path: Path) -> bool:
@@ -215,7 +258,7 @@ def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Load
         raise InputError(f"{hexsize(size)} is larger than any image ({hexsize(MAX_FILE_SIZE)})", rep.doc["file"])
     ahead = ctx.ahead.take(path) if ctx.ahead else None
     if ahead is None:
-        raw, source = read_file(path, rep.doc["file"])
+        raw, source = read_file(path, rep.doc["file"], MAX_FILE_SIZE)
         known: dict[str, Any] = {"sha256": source.sha256}  # read_file hashed it
     else:
         raw, digest, crc = ahead
@@ -234,6 +277,21 @@ def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Load
                 f"{'|'.join(KINDS)}" + ("" if ctx.manifest else " or --manifest"))
         return None
     return item
+
+
+def _reload(rep: FileReport, path: Path, digest: str, ctx: Context) -> Loaded:
+    """An SFLASH image read again for decoding (see the module docstring); refused if its bytes changed."""
+    ahead = ctx.ahead.take(path) if ctx.ahead else None
+    if ahead is not None:
+        raw, sha = ahead[0], ahead[1]
+    else:
+        raw, source = read_file(path, rep.doc["file"], MAX_FILE_SIZE)
+        sha = source.sha256
+    if sha != digest:
+        raise InputError("file changed while being inspected; run inspect again", rep.doc["file"])
+    ctx.sums[("sha256", id(raw), 0, len(raw))] = (raw, sha)
+    image, base, fmt = image_from_bytes(raw, path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
+    return Loaded(raw, image, base, fmt)
 
 
 def _decode(rep: FileReport, item: Loaded, ctx: Context, locations: list[tuple[str, list[Any]]]) -> None:

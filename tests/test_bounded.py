@@ -1,0 +1,244 @@
+"""Issue 15: hostile inputs give a one-line error (or the right result) within a time and memory bound. Every case
+runs `bundle` as a child process and measures it with the kernel's own accounting (os.wait4 -> rusage: CPU time
+and peak RSS of that child). The bounds are generous (several times what is expected), not a benchmark; the child
+also gets hard limits (CPU, address space, wall clock) so a regression fails the test instead of the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bundler.writers import intel_hex
+
+MiB = 1 << 20
+CPU_S = 10.0  # the issue's "no command longer than 10 s", as CPU time of the child
+RSS_MIB = 300  # ~60 MiB is an idle `bundle`; a 1 GiB use would be a defect
+
+
+@dataclass
+class Run:
+    rc: int
+    out: str
+    err: str
+    cpu: float  # user + system seconds of the child
+    rss_mib: float  # peak resident set of the child
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+def bundle(*args: str | Path, wall: float = 120.0) -> Run:
+    """`bundle ARGS` in a child; its rusage from os.wait4 (this child only, whatever else the tests start)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "bundler.cli", *map(str, args)], stdin=subprocess.DEVNULL,
+                                 stdout=out, stderr=err, preexec_fn=_limits)
+        timer = threading.Timer(wall, child.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            timer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(child.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                   usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def assert_one_line_error(run: Run, *fragments: str, rc: int = 2, cpu: float = CPU_S, rss: float = RSS_MIB) -> None:
+    assert run.rc == rc, (run.rc, run.out[-2000:], run.err[-2000:])
+    assert "Traceback" not in run.out + run.err
+    assert run.err.startswith("error: ") and run.err.count("\n") == 1, run.err
+    for fragment in fragments:
+        assert fragment in run.err, (fragment, run.err)
+    assert run.cpu < cpu and run.rss_mib < rss, (run.cpu, run.rss_mib)
+
+
+@pytest.fixture(scope="module")
+def built(sample_build):
+    out, _ = sample_build
+    return out
+
+
+# ------------------------------------------------------------------ only regular files, never past a kind's size
+
+
+@pytest.mark.parametrize("argv", [
+    ["dct", "decode", "/dev/zero"],
+    ["fs", "ls", "/dev/zero"],
+    ["fs", "extract", "/dev/zero", "{tmp}/x"],
+])
+def test_devices_are_refused_by_name(argv: list[str], tmp_path: Path) -> None:
+    run = bundle(*(a.format(tmp=tmp_path) for a in argv))
+    assert_one_line_error(run, "/dev/zero: is a character device, expected a regular file", cpu=5)
+
+
+def test_inspect_of_a_device_and_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.bin"
+    os.mkfifo(fifo)
+    run = bundle("inspect", "/dev/zero", fifo, wall=60)  # a FIFO nobody writes to: opening it must not block
+    assert run.rc == 2 and "Traceback" not in run.out + run.err
+    assert "/dev/zero: is a character device, expected a regular file" in run.out
+    assert f"{fifo}: is a FIFO (named pipe), expected a regular file" in run.out
+    assert run.cpu < 5 and run.rss_mib < RSS_MIB
+
+
+def test_keys_from_devices(built: Path, sample_copy: Path, tmp_path: Path) -> None:
+    run = bundle("inspect", built / "mcu.bin", "--manifest", built / "manifest.json", "--pubkey", "/dev/zero")
+    assert_one_line_error(run, "/dev/zero: is a character device", cpu=5)
+    run = bundle("build", sample_copy, "--out", tmp_path / "out", "--sign", "/dev/zero")
+    assert_one_line_error(run, "/dev/zero: is a character device", cpu=10)
+    assert not (tmp_path / "out").exists()
+
+
+def test_oversized_image_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "dump.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(65 * MiB)  # sparse: larger than the largest chip, never read
+    run = bundle("fs", "ls", big)
+    assert_one_line_error(run, "larger than this kind of input can be", cpu=5, rss=150)
+    run = bundle("dct", "decode", big)
+    assert_one_line_error(run, "larger than this kind of input can be", cpu=5, rss=150)
+
+
+# ------------------------------------------------------------------ Intel HEX
+
+
+def test_huge_app_hex_is_refused_at_the_first_record_past_the_flash(sample_copy: Path, tmp_path: Path) -> None:
+    # 8 MiB of data from the flash base: 22 MiB of text; the flash is 1 MiB, so the record at 0x08100000 ends it
+    (sample_copy.parent / "app.hex").write_bytes(intel_hex(bytes(8 * MiB), 0x08000000))
+    sample_copy.write_text(sample_copy.read_text().replace('app = "build/app.elf"', 'app = "app.hex"'))
+    run = bundle("build", sample_copy, "--out", tmp_path / "out")
+    assert_one_line_error(run, "app.hex: invalid Intel HEX: line", "data at 0x08100000-0x0810000F is outside the MCU flash",
+                          rss=200)
+    assert not (tmp_path / "out").exists()
+
+
+def test_hex_read_back_costs_about_what_the_bin_does(built: Path, tmp_path: Path) -> None:
+    """The same SFLASH read-back as .bin and .hex, verified against the manifest: both pass; the HEX run stays within
+    a few times the .bin run's CPU and memory (intelhex needed ~100 bytes per data byte and ~6 s per 16 MiB)."""
+    sflash = (built / "sflash.bin").read_bytes()
+    (tmp_path / "rb.hex").write_bytes(intel_hex(sflash, 0))
+    shutil.copy(built / "sflash.bin", tmp_path / "rb.bin")
+    as_bin = bundle("inspect", tmp_path / "rb.bin", "--manifest", built / "manifest.json")
+    as_hex = bundle("inspect", tmp_path / "rb.hex", "--manifest", built / "manifest.json")
+    assert as_bin.rc == 0 and as_hex.rc == 0, as_hex.out[-3000:]
+    assert as_hex.rss_mib < 2 * as_bin.rss_mib + 30, (as_hex.rss_mib, as_bin.rss_mib)
+    assert as_hex.cpu < 5 * as_bin.cpu + 2, (as_hex.cpu, as_bin.cpu)
+
+
+# ------------------------------------------------------------------ WicedFS
+
+
+def chain_image(depth: int) -> bytes:
+    """A 32-bit WicedFS image (written here field by field) of `depth` directories, each holding the next."""
+    out = bytearray(b"BRCM" + (1).to_bytes(4, "little") + (12).to_bytes(4, "little"))
+    for level in range(depth + 1):
+        last = level == depth
+        out += (16).to_bytes(4, "little", signed=True) + (0 if last else 1).to_bytes(4, "little")
+        out += (14).to_bytes(4, "little") + (2).to_bytes(4, "little")  # file_header_size, filename_size
+        if not last:  # type 0 (dir), offset 14 (the nested header follows this entry), size 0, name "d"
+            out += (0).to_bytes(4, "little") + (14).to_bytes(4, "little", signed=True) + bytes(4) + b"d\0"
+    return bytes(out)
+
+
+def test_deep_wicedfs_is_refused_quickly(tmp_path: Path) -> None:
+    image = tmp_path / "deep.bin"
+    image.write_bytes(chain_image(20_000))  # 600 KB: was 56 s / 472 MB (fs ls), 87 s / 4.75 GB (inspect)
+    assert_one_line_error(bundle("fs", "ls", image), "nested more than 64 deep", cpu=5, rss=150)
+    run = bundle("inspect", image, "--kind", "filesystem")
+    assert run.rc == 1 and "nested more than 64 deep" in run.out and run.cpu < 5 and run.rss_mib < 150  # FAIL: unreadable
+
+
+def test_depth_64_is_read_65_is_not(tmp_path: Path) -> None:
+    from bundler.errors import InputError
+    from bundler.wicedfs import list_image
+
+    entries = list_image(chain_image(64))
+    assert len(entries) == 64 and entries[-1].path == "/".join(["d"] * 64)
+    with pytest.raises(InputError, match="nested more than 64 deep"):
+        list_image(chain_image(65))
+
+
+# ------------------------------------------------------------------ nesting, numbers, key types
+
+
+def test_deeply_nested_manifest_and_state(built: Path, sample_copy: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "manifest.json"
+    deep.write_text("[" * 100_000)
+    assert_one_line_error(bundle("inspect", built / "mcu.bin", "--manifest", deep), "nested deeper than 64", cpu=5)
+    state = tmp_path / "issued.json"
+    state.write_text('{"runs": ' + "[" * 100_000)
+    run = bundle("serialize", sample_copy, "--count", "1", "--serial-start", "SN01", "--mac-start",
+                 "02:0A:F7:00:00:01", "--out", tmp_path / "run", "--state", state)
+    assert_one_line_error(run, "issued.json", "nested deeper than 64", cpu=10)
+
+
+def test_deeply_nested_bundle_toml(sample_copy: Path, tmp_path: Path) -> None:
+    sample_copy.write_text(sample_copy.read_text() + "\ndeep = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert_one_line_error(bundle("build", sample_copy, "--out", tmp_path / "out"), "bundle.toml: invalid TOML: nested "
+                          "deeper than 64 levels", cpu=5)
+
+
+def test_unsupported_public_key_type(built: Path, tmp_path: Path) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    der = ec.generate_private_key(ec.BrainpoolP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    # the curve OID brainpoolP256r1 (1.3.36.3.3.2.8.1.1.7) made brainpoolP160r1 (...1.1.1): cryptography raises
+    # UnsupportedAlgorithm for it (a brainpool curve it does support loads, and is refused as "not an Ed25519 key")
+    der = der.replace(bytes.fromhex("2b2403030208010107"), bytes.fromhex("2b2403030208010101"))
+    body = base64.encodebytes(der).decode().replace("\n", "")
+    pem = "-----BEGIN PUBLIC KEY-----\n" + "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    (tmp_path / "brainpool.pub").write_text(pem + "\n-----END PUBLIC KEY-----\n")
+    run = bundle("inspect", built / "mcu.bin", "--manifest", built / "manifest.json", "--pubkey",
+                 tmp_path / "brainpool.pub")
+    assert_one_line_error(run, "brainpool.pub: a key of a type that cannot be loaded; expected an Ed25519 key", cpu=5)
+
+
+def test_manifest_numbers_are_range_checked(built: Path, tmp_path: Path) -> None:
+    doc = json.loads((built / "manifest.json").read_text())
+    doc["chip"]["size"] = 2 ** 40
+    shutil.copy(built / "mcu.bin", tmp_path)
+    shutil.copy(built / "sflash.bin", tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    run = bundle("openocd", tmp_path / "manifest.json", "--adapter", "stlink", "--out", tmp_path / "kit")
+    assert_one_line_error(run, "manifest.json", "chip", cpu=5)
+    assert not (tmp_path / "kit").exists()
+
+
+# ------------------------------------------------------------------ terminal output is inert
+
+
+def test_control_characters_from_a_manifest_are_escaped(built: Path, tmp_path: Path) -> None:
+    doc = json.loads((built / "manifest.json").read_text())
+    doc["name"] = "demo\x1b[2J\x1b[1;1H1 file(s): 1 ok\r\n\u202efake"
+    doc["artefacts"][0]["regions"][0]["name"] = "boot\x1b]0;title\x07\x9b31m"
+    for name in ("mcu.bin", "sflash.bin"):
+        shutil.copy(built / name, tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    odd = tmp_path / "line\nbreak\x1b[31m.bin"
+    shutil.copy(built / "mcu.bin", odd)
+    for args in ([tmp_path, "--manifest", tmp_path / "manifest.json"], [tmp_path / "mcu.bin", "--manifest",
+                 tmp_path / "manifest.json", "--quiet"]):
+        run = bundle("inspect", *args)
+        text = run.out + run.err
+        assert "Traceback" not in text
+        assert not any(ch in text for ch in "\x1b\x07\r\x9b\u202e"), repr(text[:3000])
+        assert "\\x1b[2J" in text
+    assert "line\\nbreak\\x1b[31m.bin" in bundle("inspect", tmp_path, "--manifest", tmp_path / "manifest.json").out
