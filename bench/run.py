@@ -581,6 +581,61 @@ def bench_inspect(folder: Path, plan: dict, reps: int) -> list[Result]:
     return results
 
 
+def bench_batch(folder: Path, plan: dict, ns: list[int], reps: int) -> list[tuple[int, Result]]:
+    """Issue 15: `bundle inspect FOLDER --manifest --quiet` of N dumps of this chip + N MCU images (hard links of
+    the reference artefacts, so the disk holds one copy): peak RSS should not grow with N."""
+    ref = Path(plan["ref"])
+    rows = []
+    for n in ns:
+        batch = folder / f"batch-{n}"
+        shutil.rmtree(batch, ignore_errors=True)  # ref/ was just rebuilt: link its files afresh
+        batch.mkdir()
+        for i in range(n):
+            for name in ("mcu.bin", "sflash.bin"):
+                link = batch / f"unit{i:04}.{name}"
+                try:
+                    os.link(ref / name, link)
+                except OSError:
+                    shutil.copy(ref / name, link)
+        cmd = [*bundle_cmd(), "inspect", str(batch), "--manifest", str(ref / "manifest.json"), "--quiet"]
+        rows.append((n, run_all([case(f"inspect batch N={n}", lambda o, c=cmd: [c], folder, None)],
+                                reps if n < 100 else 1)[0]))
+    return rows
+
+
+def bench_hex_readback(folder: Path, plan: dict, reps: int) -> list[Result]:
+    """Issue 15: the SFLASH read-back saved as Intel HEX against the same bytes as .bin, each vs the manifest."""
+    sys.path.insert(0, str(ROOT))
+    from bundler.writers import intel_hex
+
+    ref = Path(plan["ref"])
+    rb_hex, rb_bin = folder / "readback.hex", folder / "readback.bin"
+    rb_hex.write_bytes(intel_hex((ref / "sflash.bin").read_bytes(), 0))
+    shutil.copy(ref / "sflash.bin", rb_bin)
+    cases = [case(f"inspect {p.name} --manifest", lambda o, p=p: [[*bundle_cmd(), "inspect", str(p), "--manifest",
+                                                                   str(ref / "manifest.json")]], folder, None)
+             for p in (rb_bin, rb_hex)]
+    return run_all(cases, reps)
+
+
+def report_batch(rows: list[tuple[int, Result]], hexrows: list[Result], plan: dict) -> list[tuple[str, bool, str]]:
+    pair = sum(Path(plan["ref"], name).stat().st_size for name in ("mcu.bin", "sflash.bin"))
+    print("\ninspect batch (issue 15): N SFLASH dumps + N MCU images, one `inspect FOLDER --manifest --quiet` run")
+    print(f"{'N':>5} {'GiB':>7} {'median s':>9} {'s/GiB':>7} {'RSS MiB':>8} {'RSS/N=1':>8}")
+    base = rows[0][1].rss_mib
+    for n, r in rows:
+        gib = n * pair / (1 << 30)
+        print(f"{n:>5} {gib:7.2f} {r.median:9.3f} {r.median / gib:7.2f} {r.rss_mib:8.1f} {r.rss_mib / base:8.2f}")
+    b, h = hexrows
+    print(f"\nread-back as .hex vs .bin: {h.median:.3f} s / {b.median:.3f} s = {h.median / b.median:.2f}x time, "
+          f"{h.rss_mib:.1f} / {b.rss_mib:.1f} MiB = {h.rss_mib / b.rss_mib:.2f}x RSS")
+    top = rows[-1][1]
+    return [(f"inspect batch N={rows[-1][0]} RSS <= 1.5x N={rows[0][0]}", top.rss_mib <= 1.5 * base,
+             f"{top.rss_mib:.1f} MiB vs {base:.1f} MiB ({top.rss_mib / base:.2f}x)"),
+            ("inspect .hex <= 3x .bin time", h.median <= 3 * b.median, f"{h.median / b.median:.2f}x"),
+            ("inspect .hex <= 2x .bin RSS", h.rss_mib <= 2 * b.rss_mib, f"{h.rss_mib / b.rss_mib:.2f}x")]
+
+
 def bench_startup(reps: int) -> list[Result]:
     return run_all([case("bundle --help", lambda o: [[*bundle_cmd(), "--help"]], ROOT, None),
                     case("python -c 'import typer'", lambda o: [[PY, "-c", "import typer"]], ROOT, None)], reps)
@@ -753,8 +808,10 @@ def main() -> None:
     print_table("inspect", inspect, inspect[0] if inspect[0].available else None)
     startup = bench_startup(reps)
     print_table("startup", startup, startup[0])
+    batch = bench_batch(folder, plan, [1, 4] if args.quick else [1, 10, 100, 200], reps)
+    batch_targets = report_batch(batch, bench_hex_readback(folder, plan, reps), plan)
     print("\ntargets:")
-    for name, ok, detail in check_targets(build, inspect, startup, plan):
+    for name, ok, detail in check_targets(build, inspect, startup, plan) + batch_targets:
         print(f"  {'PASS' if ok else ('    ' if ok is None else 'FAIL')}  {name:<34} {detail}")
     if sizes:
         scaling(work, inputs, sizes, reps, args.seed)

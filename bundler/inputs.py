@@ -12,9 +12,10 @@ import hashlib
 import io
 import os
 import stat
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from .errors import BundleError, InputError, hexsize
 from .stream import BLOCK
@@ -134,29 +135,27 @@ def parse_json(raw: bytes, name: str | Path, error: type[BundleError] = InputErr
     """A JSON document; malformed, or nested deeper than MAX_NESTING, is one line (`error`)."""
     import json
 
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"not JSON: {exc}", name) from None
-    except RecursionError:
-        raise error(f"not usable JSON: nested deeper than {MAX_NESTING} levels", name) from None
-    if _nesting(doc) > MAX_NESTING:
-        raise error(f"not usable JSON: nested deeper than {MAX_NESTING} levels", name)
-    return doc
+    return _parse_text(raw, name, error, "not JSON", json.loads, json.JSONDecodeError)
 
 
 def parse_toml(raw: bytes, name: str | Path, error: type[BundleError] = InputError) -> dict[str, Any]:
     """A TOML document; malformed, or nested deeper than MAX_NESTING, is one line (`error`)."""
     import tomllib
 
+    return _parse_text(raw, name, error, "invalid TOML", tomllib.loads, tomllib.TOMLDecodeError)  # type: ignore[no-any-return]
+
+
+def _parse_text(raw: bytes, name: str | Path, error: type[BundleError], what: str, loads: Callable[[str], Any],
+                malformed: type[Exception]) -> Any:
+    deep = f"{what}: nested deeper than {MAX_NESTING} levels"
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise error(f"invalid TOML: {exc}", name) from None
-    except RecursionError:
-        raise error(f"invalid TOML: nested deeper than {MAX_NESTING} levels", name) from None
+        doc = loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, malformed) as exc:
+        raise error(f"{what}: {exc}", name) from None
+    except RecursionError:  # the parsers recurse per level: far past MAX_NESTING they run out of stack
+        raise error(deep, name) from None
     if _nesting(doc) > MAX_NESTING:
-        raise error(f"invalid TOML: nested deeper than {MAX_NESTING} levels", name)
+        raise error(deep, name)
     return doc
 
 
@@ -346,11 +345,11 @@ def read_image_file(path: Path, fill: int = 0xFF, display: str | None = None) ->
     gaps filled with `fill` (what an erased chip holds where a programmer writes nothing), based at its lowest
     address. An ELF is returned raw (format "elf"); anything else raw as "bin" with no base address. Each format
     is read up to its own largest size (MAX_INPUT_BYTES for HEX and ELF, MAX_IMAGE_BYTES for a binary)."""
-    raw, _ = read_file(path, display, _max_size(path, display))
+    raw, _ = read_file(path, display, max_size_of(path, display))
     return image_from_bytes(raw, path, fill, display)
 
 
-def _max_size(path: Path, display: str | None = None) -> int:
+def max_size_of(path: Path, display: str | None = None) -> int:
     """The largest file of `path`'s format: its suffix, or its first bytes (ELF magic, ':')."""
     if path.suffix.lower() in HEX_SUFFIXES:
         return MAX_INPUT_BYTES
@@ -382,6 +381,57 @@ def image_from_bytes(raw: bytes, path: Path, fill: int = 0xFF, display: str | No
     if not segments:
         raise InputError("Intel HEX file holds no data records", name)
     return hex_image(segments, fill), segments[0].address, "hex"
+
+
+@dataclass(frozen=True)
+class HexFile:
+    """An Intel HEX file read in one streaming pass: the image it loads, and the checksums of the file itself."""
+
+    image: bytes  # from its lowest to its highest address, gaps as the fill
+    base: int
+    size: int  # of the file
+    crc32: int
+    sum32: int
+    sha256: str
+
+
+def read_hex_file(path: Path, fill: int = 0xFF, display: str | None = None,
+                  bounds: tuple[int, int, str] | None = None) -> HexFile:
+    """Read an Intel HEX file block by block: the text is parsed and hashed as it is read, never held whole, so
+    memory is the data it holds (bundler/hexread.py). Refused if it changed while being read."""
+    from .checksums import sum32
+    from .hexread import parse_hex
+
+    name = display or str(path)
+    fh, _ = open_input(path, name, MAX_INPUT_BYTES)
+    crc, digest, total, size = 0, hashlib.sha256(), 0, 0
+
+    def blocks() -> Iterator[bytes]:
+        nonlocal crc, total, size
+        while size <= MAX_INPUT_BYTES and (block := fh.read(BLOCK)):
+            crc = zlib.crc32(block, crc)
+            digest.update(block)
+            total += sum32(memoryview(block))  # a memoryview: never memoized (the blocks are not kept)
+            size += len(block)
+            yield block
+
+    try:
+        with fh:
+            before = os.fstat(fh.fileno())
+            reader = blocks()
+            segments = tuple(Segment(a, d) for a, d in parse_hex(reader, name, bounds=bounds,
+                                                                  max_span=MAX_IMAGE_SPAN).segments)
+            for _ in reader:  # after the end-of-file record: still part of the file's checksums
+                pass
+            after = os.fstat(fh.fileno())
+    except OSError as exc:
+        raise _read_error(exc, name) from None
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
+        raise InputError("file changed while being read; run the build again", name)
+    if not segments:
+        raise InputError("Intel HEX file holds no data records", name)
+    return HexFile(hex_image(segments, fill), segments[0].address, size, crc & 0xFFFFFFFF, total & 0xFFFFFFFF,
+                   digest.hexdigest())
 
 
 def hex_image(segments: tuple[Segment, ...], fill: int) -> bytes:

@@ -4,8 +4,8 @@ Intel HEX is written here rather than with intelhex's writer: intelhex keeps one
 records in Python, ~0.45 s and ~100 MB per 1 MiB image. Here each run of records is laid out column by column with
 strided slice assignments and the record checksums come from big-integer arithmetic (~17 ms per MiB, with or
 without skip_fill). The text is intelhex's `write_hex_file` output exactly (16-byte data records from the start
-address, records split at 64 KiB boundaries, type-04 records, uppercase, LF), which the tests check byte for byte,
-and intelhex still reads every HEX input (inputs.py)."""
+address, records split at 64 KiB boundaries, type-04 records, uppercase, LF), which the tests check byte for byte.
+HEX inputs are read the same way round by bundler/hexread.py (intelhex is its oracle in the tests)."""
 
 from __future__ import annotations
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import random
 import sys
-import traceback
 from pathlib import Path
 
-from common import check_inspect
+from common import check_inspect, save_crash, within_caps
 
 ANCHORS = (0x0, 0x8, 0x18, 0x68, 0x188, 0x1000, 0x2000, 0x4000, 0x4068, 0x5000, 0x6000, 0x8000, 0xC000, 0xC004)
 
@@ -39,20 +38,15 @@ def main() -> int:
     mcu = (work / "mcu.bin").read_bytes()
     images = {"mcu.bin": mcu, "sflash.bin": (work / "sflash.bin").read_bytes(), "dct.bin": mcu[0x4000:0x8000]}
     target = work / f"mutated-{seed}.bin"
-    crashes = Path(__file__).resolve().parent / "crashes"
     for i in range(runs):
         name = rng.choice(sorted(images))
         data = mutate(rng, images[name])
         target.write_bytes(data)
         manifest = work / "manifest.json" if name != "dct.bin" and rng.random() < 0.5 else None
         try:
-            check_inspect(target, manifest=manifest)
+            within_caps(lambda: check_inspect(target, manifest=manifest))
         except Exception:
-            crashes.mkdir(exist_ok=True)
-            saved = crashes / f"image-{seed}-{i}-{name}"
-            saved.write_bytes(data)
-            traceback.print_exc()
-            print(f"crash on run {i}: input saved to {saved} (manifest: {manifest})")
+            save_crash(f"image-{seed}-{i}-{name}", data, f"crash on run {i} (manifest: {manifest})")
             return 1
     print(f"Done {runs} runs")
     return 0

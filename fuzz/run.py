@@ -5,7 +5,8 @@
 
 Targets: fuzz_config.py (atheris: bundle.toml and board layouts), fuzz_inspect.py (atheris: inspect on arbitrary
 bytes, auto-detected or forced kinds), mutate_images.py (seeded mutations of whole MCU/SFLASH images and DCT copies,
-inspected alone and against the manifest). Each input must give a clean result or a clean one-line error within
+inspected alone and against the manifest), hostile.py (seeded hostile classes: deep/wide WicedFS, huge HEX spans,
+nesting, odd keys, control characters). Each input must give a clean result or a clean one-line error within
 10 s and 1 GiB. Crashes are written to fuzz/crashes/; each one found becomes a file under
 tests/fuzz_corpus/regressions/ that tests/test_fuzz_regressions.py replays."""
 
@@ -24,7 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SAMPLE = ROOT / "samples" / "ota_demo"
-SHARES = {"config": 0.85, "inspect": 0.14, "images": 0.01}  # of the total inputs (inspect: ~75/s, config ~4000/s)
+# of the total inputs (inspect: ~75/s, config ~4000/s, hostile: ~3/s: its inputs are large by design)
+SHARES = {"config": 0.845, "inspect": 0.14, "images": 0.01, "hostile": 0.005}
 MAX_LEN = 8192  # atheris inputs: small inputs keep inspect at ~350 inputs/s
 
 
@@ -85,6 +87,8 @@ def main() -> int:
                                                         work / f"corpus-inspect-{half}", work / "seeds-inspect")))
         jobs.append(("images", [sys.executable, str(HERE / "mutate_images.py"), str(out), str(per_job["images"]),
                                 str(args.seed)]))
+        jobs.append(("hostile", [sys.executable, str(HERE / "hostile.py"), str(out), str(per_job["hostile"]),
+                                 str(args.seed)]))
         with ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(lambda job: run(job[0], job[1], HERE), jobs))
     failed = 0

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
 from .. import TOOL_NAME, __version__
-from ..checksums import crc32, memoized, sha256
+from ..checksums import crc32, hex32, memoized, sha256
 from ..errors import BundleError, InputError, hexsize
-from ..inputs import image_from_bytes, read_file
+from ..inputs import ELF_MAGIC, HEX_SUFFIXES, image_from_bytes, max_size_of, read_file, read_hex_file
 from .context import Context, FileReport, Loaded, MAX_FILE_SIZE
 from .dct import decode_dct_file
 from .detect import KINDS, detect_item
@@ -199,7 +199,7 @@ class ReadAhead:
     Anything unusual is left to `_load`, whose read_file words the error."""
 
     def __init__(self, paths: Iterable[Path]) -> None:
-        self._queue = [p for p in paths if _plain_file(p)]
+        self._queue = [p for p in paths if _plain_file(p) and not _streamed_hex(p)]
         self._next = 0  # index in the queue of the next path `take` may be asked for
         self._done: dict[int, tuple[bytes, str, int] | None] = {}
         self._ready = threading.Condition()
@@ -246,30 +246,10 @@ def _plain_file(path: Path) -> bool:
 
 
 def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Loaded | None:
-    try:
-        size = os.stat(path).st_size
-    except FileNotFoundError:
-        raise InputError("file not found", rep.doc["file"]) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", rep.doc["file"]) from None
-    if path.is_dir():
-        raise InputError("is a folder", rep.doc["file"])
-    if size > MAX_FILE_SIZE:
-        raise InputError(f"{hexsize(size)} is larger than any image ({hexsize(MAX_FILE_SIZE)})", rep.doc["file"])
-    ahead = ctx.ahead.take(path) if ctx.ahead else None
-    if ahead is None:
-        raw, source = read_file(path, rep.doc["file"], MAX_FILE_SIZE)
-        known: dict[str, Any] = {"sha256": source.sha256}  # read_file hashed it
-    else:
-        raw, digest, crc = ahead
-        known = {"sha256": digest, "crc32": crc}
-    for what, value in known.items():
-        ctx.sums[(what, id(raw), 0, len(raw))] = (raw, value)
-    image, base, fmt = image_from_bytes(raw, path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
-    item = Loaded(raw, image, base, fmt)
+    item, file_sums = _read(rep, path, ctx)
     # as in the manifest: `size` = bytes of the image the file holds, crc32/sum32/sha256 = of the file itself
-    rep.doc.update({"format": fmt, "size": len(image), "file_size": len(raw), **run_checksums(ctx, raw),
-                    "base_address": base, "image": {"size": len(image), **run_checksums(ctx, image)}})
+    rep.doc.update({"format": item.fmt, "size": len(item.image), **file_sums, "base_address": item.base,
+                    "image": {"size": len(item.image), **run_checksums(ctx, item.image)}})
     kind, source, why = detect_item(item, forced, ctx)
     rep.doc.update({"kind": kind, "kind_source": source, "detected_because": why})
     if kind is None:
@@ -281,17 +261,44 @@ def _load(rep: FileReport, path: Path, forced: str | None, ctx: Context) -> Load
 
 def _reload(rep: FileReport, path: Path, digest: str, ctx: Context) -> Loaded:
     """An SFLASH image read again for decoding (see the module docstring); refused if its bytes changed."""
-    ahead = ctx.ahead.take(path) if ctx.ahead else None
-    if ahead is not None:
-        raw, sha = ahead[0], ahead[1]
-    else:
-        raw, source = read_file(path, rep.doc["file"], MAX_FILE_SIZE)
-        sha = source.sha256
-    if sha != digest:
+    item, file_sums = _read(rep, path, ctx, sum32=False)
+    if file_sums["sha256"] != digest:
         raise InputError("file changed while being inspected; run inspect again", rep.doc["file"])
-    ctx.sums[("sha256", id(raw), 0, len(raw))] = (raw, sha)
-    image, base, fmt = image_from_bytes(raw, path, fill=ctx.board.mcu.fill, display=rep.doc["file"])
-    return Loaded(raw, image, base, fmt)
+    return item
+
+
+def _read(rep: FileReport, path: Path, ctx: Context, sum32: bool = True) -> tuple[Loaded, dict[str, Any]]:
+    """The file's image and the checksums of the file itself (file_size, crc32, sum32, sha256; sum32 only if
+    asked). A file named .hex is parsed as it is read (its text is not kept); others come whole from the
+    read-ahead thread (or are read here)."""
+    name = rep.doc["file"]
+    if _streamed_hex(path):
+        hx = read_hex_file(path, ctx.board.mcu.fill, name)
+        return Loaded(None, hx.image, hx.base, "hex", hx.sha256), {
+            "file_size": hx.size, "crc32": hex32(hx.crc32), "sum32": hex32(hx.sum32), "sha256": hx.sha256}
+    ahead = ctx.ahead.take(path) if ctx.ahead else None
+    if ahead is None:
+        raw, source = read_file(path, name, max_size_of(path, name))
+        known: dict[str, Any] = {"sha256": source.sha256}  # read_file hashed it
+    else:
+        raw, digest, crc = ahead
+        known = {"sha256": digest, "crc32": crc}
+    for what, value in known.items():
+        ctx.sums[(what, id(raw), 0, len(raw))] = (raw, value)
+    image, base, fmt = image_from_bytes(raw, path, fill=ctx.board.mcu.fill, display=name)
+    sums = run_checksums(ctx, raw) if sum32 else {"sha256": known["sha256"]}
+    return Loaded(raw, image, base, fmt, known["sha256"]), {"file_size": len(raw), **sums}
+
+
+def _streamed_hex(path: Path) -> bool:
+    """A file named .hex (not an ELF under that name): read with inputs.read_hex_file."""
+    if path.suffix.lower() not in HEX_SUFFIXES:
+        return False
+    try:
+        with open(path, "rb") as fh:  # a regular file (checked by the caller's open_input): peek at the magic
+            return fh.read(4) != ELF_MAGIC
+    except OSError:
+        return True  # read_hex_file words the error
 
 
 def _decode(rep: FileReport, item: Loaded, ctx: Context, locations: list[tuple[str, list[Any]]]) -> None:

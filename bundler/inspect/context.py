@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..inputs import MAX_INPUT_BYTES
+
 if TYPE_CHECKING:
     from ..layout import Board, Chip
     from .batch import ReadAhead
 
 
-MAX_FILE_SIZE = 256 << 20  # larger files are refused unread (no WICED image comes close)
+MAX_FILE_SIZE = MAX_INPUT_BYTES  # larger files are refused unread (no WICED image comes close)
 MAX_LISTED = 16  # runs of unexpected bytes / segments listed one by one before a summary line
 
 SEVERITY_EXIT = {"error": 2, "fail": 1, "warning": 0, "note": 0}
@@ -60,7 +62,8 @@ class FileReport:
 
 @dataclass
 class Loaded:
-    raw: bytes  # the file's bytes
+    raw: bytes | None  # the file's bytes (None for a HEX file: parsed as it was read, not kept)
     image: bytes  # the bytes it puts in memory (= raw for bin/elf; HEX records from the lowest address)
     base: int | None  # HEX: its lowest address; bin: None (where it goes is the kind's base)
     fmt: str  # "bin" | "hex" | "elf"
+    file_sha256: str  # of the file itself

@@ -27,7 +27,7 @@ def match_artefact(item: Loaded, kind: str | None, ctx: Context) -> dict[str, An
     then the one with the most regions whose checksums match, then the same format, then the same size. Regions
     are hashed only for the artefacts the file and image checksums leave in the lead."""
     assert ctx.manifest is not None
-    file_sha, image_sha = run_sha256(ctx, item.raw), run_sha256(ctx, item.image)
+    file_sha, image_sha = item.file_sha256, run_sha256(ctx, item.image)
 
     def region_matches(art: dict[str, Any]) -> int:
         shift = (art["base_address"] if item.base is None else item.base) - art["base_address"]
@@ -67,11 +67,11 @@ def _reference(art: dict[str, Any], ctx: Context) -> bytes | None:
         path = ctx.manifest_path.parent / a["file"]
         image = None
         try:
-            from ..inputs import image_from_bytes
+            from ..inputs import image_from_bytes, read_file
 
-            if path.is_file() and path.stat().st_size <= MAX_FILE_SIZE:
-                raw = path.read_bytes()
-                if sha256(raw) == a["sha256"]:
+            if path.is_file():
+                raw, source = read_file(path, max_size=MAX_FILE_SIZE)  # a regular file only (never a FIFO)
+                if source.sha256 == a["sha256"]:
                     image, base, _ = image_from_bytes(raw, path, fill=a["fill"])
                     if base is not None and base > a["base_address"]:
                         image = bytes([a["fill"]]) * (base - a["base_address"]) + image
@@ -94,7 +94,7 @@ def verify(rep: FileReport, item: Loaded, ctx: Context) -> dict[str, Any]:
         return {"artefact": None, "result": "fail"}
     fill, size, abase = art["fill"], art["size"], art["base_address"]
     out: dict[str, Any] = {"artefact": art["file"], "result": "pass", "identical_file": False}
-    if art["sha256"] == run_sha256(ctx, item.raw):
+    if art["sha256"] == item.file_sha256:
         out["identical_file"] = True
         rep.add("note", "identical", f"identical to {art['file']} (sha256 {art['sha256']})")
     # place the image at the artefact's base
