@@ -107,7 +107,7 @@ def read_file(path: Path, display: str | None = None, max_size: int = MAX_INPUT_
     try:
         with fh:
             before = os.fstat(fh.fileno())
-            raw = fh.read(max_size + 1)
+            raw = fh.read(size + 1)  # (read() would allocate any size asked for up front, so not max_size)
             after = os.fstat(fh.fileno())
     except OSError as exc:
         raise _read_error(exc, name) from None
