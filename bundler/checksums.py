@@ -233,3 +233,97 @@ class ProgrammerChecksums:
             crc32_device_excluding=None if kept is None else kept.crc32,
             sha256_device_excluding=None if kept is None else kept.sha256,
         )
+
+
+# --- CRC-32 arithmetic (issue 17): a changed image's CRC from the old one, without reading the image again ---------
+# zlib's CRC-32 is affine over GF(2): changing bytes at offset o (n of them) of an L-byte buffer changes its CRC by
+# the raw CRC (register 0, no final XOR) of old XOR new, advanced over the L - o - n bytes that follow. Advancing a
+# raw CRC over k zero bytes multiplies it by x^(8k) modulo the polynomial: zlib's crc32_combine (multmodp, x2nmodp).
+_POLY = 0xEDB88320  # 0x04C11DB7, reflected: bit 31 is x^0
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a * b modulo the CRC polynomial, both in reflected bit order."""
+    m, p = 1 << 31, 0
+    while a:
+        if a & m:
+            p ^= b
+            a ^= m
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+    return p
+
+
+_X2N = [1 << 30]  # x^(2^k) mod P for k = 0, 1, ...: x^1 is bit 30; squaring steps k up (lengths up to 2^60 bytes)
+for _ in range(63):
+    _X2N.append(_multmodp(_X2N[-1], _X2N[-1]))
+
+
+def _x8n(n: int) -> int:
+    """x^(8n) mod P: the operator that advances a raw CRC over n zero bytes."""
+    if n < 0:
+        raise ValueError(f"negative length {n}")
+    p, k = 1 << 31, 3
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k], p)
+        n >>= 1
+        k += 1
+    return p
+
+
+def crc32_shift(crc: int, n: int) -> int:
+    """`crc` advanced over n zero bytes without the pre/post inversion: the share of a change's raw CRC in the CRC
+    of a buffer where n bytes follow the change (linear in `crc`)."""
+    return _multmodp(_x8n(n), crc)
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32 of A + B from crc32(A), crc32(B) and len(B), as zlib's crc32_combine."""
+    return crc32_shift(crc1, len2) ^ crc2
+
+
+def crc32_raw(data: Buffer) -> int:
+    """CRC register after `data` from 0, no final XOR: linear in the bytes (raw(a ^ b) = raw(a) ^ raw(b))."""
+    return zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF  # zlib inverts the start value: 0xFFFFFFFF starts at 0
+
+
+def crc32_patched(crc: int, size: int, offset: int, old: Buffer, new: Buffer) -> int:
+    """CRC-32 of a `size`-byte buffer whose CRC is `crc` once the bytes `old` at `offset` are replaced by `new`."""
+    if len(old) != len(new) or offset < 0 or offset + len(new) > size:
+        raise ValueError(f"patch 0x{offset:X}+{len(new)} (was {len(old)} bytes) does not fit {size} bytes")
+    return crc ^ crc32_shift(crc32_raw(old) ^ crc32_raw(new), size - offset - len(new))
+
+
+def sum32_patched(total: int, old: Buffer, new: Buffer) -> int:
+    """32-bit byte sum once the bytes `old` are replaced by `new`: it changes by their difference."""
+    return (total - sum(old) + sum(new)) & 0xFFFFFFFF
+
+
+class Linear32:
+    """A GF(2)-linear map of 32-bit words (e.g. crc32_shift by a fixed length, or several packed side by side in one
+    integer), given by the images of the 32 single-bit words and applied with one table lookup per byte."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, basis: "list[int] | tuple[int, ...]") -> None:
+        if len(basis) != 32:
+            raise ValueError("a map of 32-bit words needs the images of its 32 bits")
+        self.tables: tuple[list[int], ...] = tuple(self._table(basis[8 * i:8 * i + 8]) for i in range(4))
+
+    @staticmethod
+    def _table(bits: "list[int] | tuple[int, ...]") -> list[int]:
+        table = [0] * 256
+        for b in range(1, 256):
+            low = b & -b  # table[b] = table[b without its lowest bit] ^ image of that bit
+            table[b] = table[b ^ low] ^ bits[low.bit_length() - 1]
+        return table
+
+    @classmethod
+    def of(cls, f: Callable[[int], int]) -> "Linear32":
+        """The map that `f` (linear) is."""
+        return cls([f(1 << j) for j in range(32)])
+
+    def __call__(self, v: int) -> int:
+        t0, t1, t2, t3 = self.tables
+        return t0[v & 0xFF] ^ t1[v >> 8 & 0xFF] ^ t2[v >> 16 & 0xFF] ^ t3[v >> 24]

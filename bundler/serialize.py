@@ -18,17 +18,19 @@ numbers rather than issuing them twice. Secrets of the DCT never reach the CSV, 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
+
+if TYPE_CHECKING:
+    from .stream import Content
+    from .units import Progress
 
 SERIAL_FIELD, MAC_FIELD, CRC_FIELD = "mfg_info.serial_number", "wifi_config.mac_address", "header.crc32"
 UNITS_CSV, UNITS_DIR = "units.csv", "units"
@@ -66,7 +68,24 @@ class SerialStart:
         return self.first + count - 1
 
 
-def serial_numbers(start: str, count: int, field_size: int) -> list[str]:
+class Numbered(Sequence[str]):
+    """`count` consecutive serials or MACs, each made when read (a run of a million keeps none)."""
+
+    def __init__(self, count: int, nth: Callable[[int], str]) -> None:
+        self.count, self.nth = count, nth
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]  # one at a time, no slices
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        return self.nth(i)
+
+
+def serial_range(start: str, count: int, field_size: int) -> Numbered:
     """`count` consecutive serials from `start` (which must fit char[field_size] with its NUL)."""
     s = SerialStart.parse(start)
     if len(start) > field_size - 1:
@@ -76,7 +95,11 @@ def serial_numbers(start: str, count: int, field_size: int) -> list[str]:
         room = 10 ** s.width - s.first
         raise ConfigError(f"--serial-start {start!r}: {count} serials would run past {s.prefix}{'9' * s.width} "
                           f"(the {s.width} trailing digits keep their width; {room} left)")
-    return [s.nth(i) for i in range(count)]
+    return Numbered(count, s.nth)
+
+
+def serial_numbers(start: str, count: int, field_size: int) -> list[str]:
+    return list(serial_range(start, count, field_size))
 
 
 def parse_mac(text: str, what: str = "--mac-start") -> int:
@@ -93,7 +116,7 @@ def format_mac(value: int) -> str:
     return ":".join(f"{b:02X}" for b in value.to_bytes(6, "big"))
 
 
-def mac_addresses(start: str, count: int) -> list[str]:
+def mac_range(start: str, count: int) -> Numbered:
     """`count` consecutive MACs (48-bit increment) that stay inside the OUI block of `start`."""
     value = parse_mac(start)
     low = value % _OUI_BLOCK
@@ -101,7 +124,11 @@ def mac_addresses(start: str, count: int) -> list[str]:
         oui = format_mac(value)[:8]
         raise ConfigError(f"--mac-start {start}: {count} addresses would cross the end of the OUI block "
                           f"{oui}:xx:xx:xx ({_OUI_BLOCK - low} left up to {oui}:FF:FF:FF)")
-    return [format_mac(value + i) for i in range(count)]
+    return Numbered(count, lambda i: format_mac(value + i))
+
+
+def mac_addresses(start: str, count: int) -> list[str]:
+    return list(mac_range(start, count))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -219,55 +246,14 @@ class SerializationResult:
     out: Path
     crc_mode: str  # "sdk" (no per-unit CRC) | "computed"
     ranges: list[PatchRange]
-    units: list[Unit]
+    units: Sequence[Unit]  # each computed when read (bundler.units.Units)
     excluded: dict[str, UnitSums]  # artefact -> checksums with its per-unit ranges excluded (same for every unit)
-    files: list[str]  # every file published, relative to out
+    files: Collection[str]  # every file published, relative to out (names generated when iterated)
     state: Path | None = None
+    unit_files: str = "none"  # what each unit got: "none" | "hex" | "full"
 
 
-FILE_COLUMNS = ("dct_hex", "sflash_dct_hex", "mcu_bin", "sflash_bin")
-
-
-def _safe(text: str) -> str:
-    """A serial as part of a file name."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
-
-
-class _LazyFiles(Mapping[str, bytes]):
-    """The files to publish: fixed bytes, or per-unit files made when publish reads them (a run of many units with
-    --full would not fit in memory at once)."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, bytes | Callable[[], bytes]] = {}
-
-    def add(self, name: str, data: bytes | Callable[[], bytes]) -> None:
-        self._items[name] = data
-
-    def __getitem__(self, name: str) -> bytes:
-        data = self._items[name]
-        return data() if callable(data) else data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def _csv_text(result: SerializationResult, artefacts: list[str]) -> str:
-    from .checksums import hex32
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    sums = [f"{a.split('.')[0]}_{k}" for a in artefacts for k in ("crc32", "sum32")]
-    excl = [f"{a.split('.')[0]}_{k}_excluding" for a in artefacts for k in ("crc32", "sum32")]
-    w.writerow(["index", "serial", "mac", *FILE_COLUMNS, *sums, *excl, *(r.column for r in result.ranges)])
-    fixed = [hex32(getattr(result.excluded[a], k)) for a in artefacts for k in ("crc32", "sum32")]
-    for u in result.units:
-        w.writerow([u.index, u.serial, u.mac, *(u.files.get(c, "") for c in FILE_COLUMNS),
-                    *(hex32(getattr(u.sums[a], k)) for a in artefacts for k in ("crc32", "sum32")),
-                    *fixed, *(u.values[r].hex() for r in result.ranges)])
-    return buf.getvalue()
+UNIT_FILES = ("hex", "full", "none")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -349,28 +335,37 @@ def _lock_exclusive(fh: Any) -> None:
 # The run
 # ---------------------------------------------------------------------------------------------------------------
 def serialize(project_path: str | Path, count: int, serial_start: str, mac_start: str, out: str | Path,
-              state: str | Path | None = None, full: bool = False,
-              sign_key: Path | None = None) -> SerializationResult:
+              state: str | Path | None = None, full: bool = False, sign_key: Path | None = None,
+              unit_files: str | None = None, progress: Progress | None = None) -> SerializationResult:
     """Build the base bundle once and the per-unit data of `count` units; publish everything into `out` at once;
-    then record the issued ranges in `state`. Everything is checked before anything is written."""
+    then record the issued ranges in `state`. Everything is checked before anything is written.
+
+    `unit_files`: "hex" (each unit's DCT sectors as Intel HEX; the default with crc = "computed"), "full" (also its
+    whole images; `full=True` says the same) or "none" (the default with crc = "sdk"). `progress(what, done, total)`
+    is called while units.csv and the unit files are written."""
     from .build import MANIFEST, MCU_BIN, SFLASH_BIN, make_bundle
-    from .checksums import crc32, excluding_checksums, sum32
+    from .checksums import complement_ranges, ranges_checksums
     from .config import load_project
     from .dct.config import effective_options
-    from .dct.copies import dct_serial_fields, patch_dct
+    from .dct.copies import dct_crc, dct_serial_fields
     from .dct.options import options_for_board
+    from .dct.secrets import secret_values
     from .manifest import dumps, validate
     from .output import atomic_write
     from .publish import check_out_dir, publish
-    from .writers import intel_hex
+    from .units import BaseImage, RunFiles, UnitFiles, Units, UnitsCsv, UnitTable
 
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError(f"--count {count}: expected at least 1 unit")
-    macs = mac_addresses(mac_start, count)
+    if unit_files is not None and unit_files not in UNIT_FILES:
+        raise ConfigError(f"--unit-files {unit_files!r}: expected one of {', '.join(UNIT_FILES)}")
+    if full and unit_files not in (None, "full"):
+        raise ConfigError(f"--full is --unit-files full: it cannot go with --unit-files {unit_files}")
+    macs = mac_range(mac_start, count)
     project = load_project(project_path)
     options = effective_options(project.dct, options_for_board(project.board))
-    serial_off, serial_size = dct_serial_fields(options)[SERIAL_FIELD]
-    serials = serial_numbers(serial_start, count, serial_size)
+    serial_size = dct_serial_fields(options)[SERIAL_FIELD][1]
+    serials = serial_range(serial_start, count, serial_size)
     state_path = None if state is None else Path(state)
     out = Path(out)
 
@@ -378,45 +373,35 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         state_doc = None
         if state_path is not None:
             state_doc = _load_state(state_path)
-            _check_state(state_path, state_doc, serials, macs)
+            _check_state(state_path, state_doc, serials, macs)  # type: ignore[arg-type]  # sequences, not lists
 
         bundle = make_bundle(project)
         places = find_places(bundle, options)
         ranges = [r for p in places for r in p.ranges]
         images = {MCU_BIN: bundle.mcu, SFLASH_BIN: bundle.sflash}
-        artefacts = list(images)
         computed = any(p.recompute_crc for p in places)
-        mac_off = dct_serial_fields(options)[MAC_FIELD][0]
+        mode = "full" if full else unit_files or ("hex" if computed else "none")
 
-        # per unit: the DCT of each place with its serial and MAC (CRC recomputed if it has one), the range bytes
-        base = {name: img.tobytes() for name, img in images.items()}  # patched per unit: one buffer each
-        work = {name: bytearray(data) for name, data in base.items()}
-        width = max(4, len(str(count)))
-        units: list[Unit] = []
-        for i, (serial, mac) in enumerate(zip(serials, macs), 1):
-            fields = {serial_off: serial.encode("ascii").ljust(serial_size, b"\0"),
-                      mac_off: bytes.fromhex(mac.replace(":", ""))}
-            values: dict[PatchRange, bytes] = {}
-            for place in places:
-                dct = patch_dct(place.dct, fields, options, place.recompute_crc)
-                for r in place.ranges:
-                    values[r] = dct[r.dct_offset:r.dct_offset + r.size]
-                    work[r.file][r.offset:r.offset + r.size] = values[r]
-            sums = {name: UnitSums(crc32(work[name]), sum32(work[name])) for name in artefacts}
-            units.append(Unit(i, serial, mac, values, sums))
+        sums = {a["file"]: a for a in bundle.manifest["artefacts"]}  # the base images' checksums, as built
+        table = UnitTable(places, [BaseImage(name, img, int(sums[name]["crc32"], 16), int(sums[name]["sum32"], 16))
+                                   for name, img in images.items()],
+                          SerialStart.parse(serial_start), serial_size, parse_mac(mac_start), options.copy_size,
+                          dct_crc)
+        excluded = {}
+        for name, img in images.items():  # one pass over each base image
+            kept = complement_ranges(len(img), [(r.offset, r.size) for r in ranges if r.file == name])
+            c = ranges_checksums(img, kept, with_sha256=False)
+            excluded[name] = UnitSums(c.crc32, c.sum32)
 
-        kept = {name: excluding_checksums(base[name], [(r.offset, r.size) for r in ranges if r.file == name])
-                for name in artefacts}
-        excluded = {name: UnitSums(sums.crc32, sums.sum32) for name, sums in kept.items()}
+        # per-unit files: the DCT sectors as Intel HEX (the whole sector: it replaces it), whole images with "full"
+        hex_column = {MCU_BIN: ("dct_hex", "dct.hex"), SFLASH_BIN: ("sflash_dct_hex", "sflash-dct.hex")}
+        kinds = [hex_column[p.file] for p in places] if mode == "hex" or (mode == "full" and computed) else []
+        kinds += [("mcu_bin", MCU_BIN), ("sflash_bin", SFLASH_BIN)] if mode == "full" else []
+        names = UnitFiles(kinds, count)
+        makers = {hex_column[p.file][0]: _sector_hex_maker(p, images[p.file], table.ranges) for p in places}
+        makers.update({column: _image_maker(images[name], table.ranges, name)
+                       for column, name in (("mcu_bin", MCU_BIN), ("sflash_bin", SFLASH_BIN))})
 
-        def unit_image(unit: Unit, name: str) -> bytearray:
-            image = bytearray(base[name])
-            for r in ranges:
-                if r.file == name:
-                    image[r.offset:r.offset + r.size] = unit.values[r]
-            return image
-
-        files = _LazyFiles()
         manifest = dict(bundle.manifest)
         manifest["serialization"] = [r.manifest_entry() for r in ranges]
         validate(manifest, MANIFEST)
@@ -432,31 +417,17 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
 
         sheets = jobsheet_files(manifest, base_files, project.board, equipment=project.equipment, signer=signer)
         base_files.update(sheets)
-        for name, data in base_files.items():
-            files.add(name, data)
 
-        hex_names = {MCU_BIN: "dct_hex", SFLASH_BIN: "sflash_dct_hex"}
-        hex_suffix = {MCU_BIN: "dct.hex", SFLASH_BIN: "sflash-dct.hex"}
-        for unit in units:
-            stem = f"{UNITS_DIR}/{unit.index:0{width}d}-{_safe(unit.serial)}"
-            if computed:  # the CRC changes with the serial: the whole DCT sector(s) per unit, as Intel HEX
-                for place in places:
-                    column = hex_names[place.file]
-                    unit.files[column] = f"{stem}.{hex_suffix[place.file]}"
-                    files.add(unit.files[column], lambda u=unit, p=place: _sector_hex(
-                        unit_image(u, p.file), p.sectors, images[p.file].base_address, intel_hex))
-            if full:
-                for name, column in ((MCU_BIN, "mcu_bin"), (SFLASH_BIN, "sflash_bin")):
-                    unit.files[column] = f"{stem}.{name}"
-                    files.add(unit.files[column], lambda u=unit, n=name: bytes(unit_image(u, n)))
-
-        result = SerializationResult(out, "computed" if computed else "sdk", ranges, units, excluded, [],
-                                     state_path)
-        csv_text = _csv_text(result, artefacts)
-        files.add(UNITS_CSV, csv_text.encode("ascii"))
-        _check_no_secrets(places, options, {UNITS_CSV: csv_text.encode("ascii"), MANIFEST: base_files[MANIFEST],
-                                            **sheets})
-        result.files = list(files)
+        secrets = sorted({s for p in places for s in secret_values(p.dct, options)})
+        csv = UnitsCsv(table, count, names, excluded, secrets, progress)
+        files = RunFiles(base_files, csv, table, count, names, makers, progress)
+        # every secret check that can run before numbers are reserved: the fixed outputs, the CSV's header and its
+        # first and last rows (the rows between are checked while they are written)
+        _check_no_secrets(secrets, {MANIFEST: base_files[MANIFEST], **sheets})  # type: ignore[dict-item]
+        for rows in (csv.header + csv.rows(0, 1), csv.rows(count - 1, count)):
+            csv.check(rows.encode("ascii"), b"")
+        result = SerializationResult(out, "computed" if computed else "sdk", ranges, Units(table, count, names),
+                                     excluded, files.keys(), state_path, mode)
 
         protected = [project.path, *project.input_paths(), *([state_path] if state_path else []),
                      *([sign_key] if sign_key else [])]
@@ -472,26 +443,43 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
             state_doc["runs"].append(run)
             atomic_write(state_path, json.dumps(state_doc, indent=2) + "\n")
         try:
-            publish(out, files, protected=protected)  # type: ignore[arg-type]  # a Mapping: publish only iterates it
-        except OutputError as exc:
+            publish(out, files, protected=protected)
+        except (OutputError, VerificationError) as exc:
             if state_path is None:
                 raise
-            raise OutputError(f"{exc}; serials {serials[0]}..{serials[-1]} and MACs {macs[0]}..{macs[-1]} stay "
-                              f"reserved in {state_path} (not reused)") from None
+            raise type(exc)(f"{exc}; serials {serials[0]}..{serials[-1]} and MACs {macs[0]}..{macs[-1]} stay "
+                            f"reserved in {state_path} (not reused)") from None
     return result
 
 
-def _sector_hex(image: bytearray, sectors: tuple[int, int], base: int, intel_hex: Any) -> bytes:
-    """Intel HEX of a whole sector range of a unit's image (every byte, so it replaces the range as a whole)."""
-    offset, size = sectors
-    return intel_hex(bytes(image[offset:offset + size]), base + offset)
+def _sector_hex_maker(place: DctPlace, image: Any, ranges: list[PatchRange]) -> Callable[[int, list[bytes]], bytes]:
+    """Intel HEX of a unit's DCT sectors (every byte, so it replaces the sectors as a whole): the base sectors with
+    the unit's bytes in the ranges inside them."""
+    from .writers import intel_hex
+
+    offset, size = place.sectors
+    base = image.read(offset, offset + size)
+    inside = [(k, r.offset - offset) for k, r in enumerate(ranges) if r.file == place.file
+              and offset <= r.offset and r.offset + r.size <= offset + size]
+
+    def make(_index: int, values: list[bytes]) -> bytes:
+        sectors = bytearray(base)
+        for k, at in inside:
+            sectors[at:at + len(values[k])] = values[k]
+        return intel_hex(sectors, image.base_address + offset)
+    return make
 
 
-def _check_no_secrets(places: list[DctPlace], options: Any, outputs: Mapping[str, bytes]) -> None:
-    """No Wi-Fi passphrase or key may reach the CSV or the manifest (raw, or as the hex the CSV uses)."""
-    from .dct.secrets import secret_values
+def _image_maker(image: Any, ranges: list[PatchRange], file: str) -> Callable[[int, list[bytes]], Content]:
+    """A unit's whole image as a stream: the base image with the unit's bytes in its ranges."""
+    from .units import PatchedImage
 
-    secrets = {s for p in places for s in secret_values(p.dct, options)}
+    mine = [(k, r.offset) for k, r in enumerate(ranges) if r.file == file]
+    return lambda _index, values: PatchedImage(image, tuple(sorted((at, values[k]) for k, at in mine)))
+
+
+def _check_no_secrets(secrets: list[bytes], outputs: Mapping[str, bytes]) -> None:
+    """No Wi-Fi passphrase or key may reach the manifest or the job sheet (raw, or as hex)."""
     for name, data in outputs.items():
         lowered = data.lower()
         for secret in secrets:
@@ -512,7 +500,8 @@ def summary_lines(result: SerializationResult) -> list[str]:
         lines.append(f"  {r.file} 0x{r.address:08X} (offset 0x{r.offset:X}) {r.size} bytes  {r.name}")
     for name, s in result.excluded.items():
         lines.append(f"{name} with per-unit ranges excluded: crc32 {hex32(s.crc32)}  sum32 {hex32(s.sum32)}")
-    per_unit = sum(1 for f in result.files if f.startswith(UNITS_DIR + "/"))
+    fixed = next((k for k, f in enumerate(result.files) if f.startswith(UNITS_DIR + "/")), len(result.files))
+    per_unit = len(result.files) - fixed  # (the unit files come after the others: only those are counted here)
     lines.append(f"{result.out}: {len(result.files) - per_unit} files + {per_unit} per-unit files; "
                  f"{UNITS_CSV} has one row per unit")
     if result.state is not None:
