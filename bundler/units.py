@@ -137,17 +137,22 @@ class UnitTable:
             z = dct_crc(bytes(zeroed_dct), copy_size)
             const ^= z << 32 * dct_slot[id(p)] ^ self._header_share(p, z, size) << 32 * slot[p.file]
         self.const = const ^ self.maps[0](_M32) ^ self.maps[1](_M32)
-        # sums: base minus the ranges' base bytes; then each unit adds its own
-        self.sum_base = []
-        for im in images:
-            total = im.sum32
-            for r in self.ranges:
-                if r.file == im.name:
-                    total -= sum(im.image.read(r.offset, r.offset + r.size))
-            self.sum_base.append(total)
-        self.counts = [(sum(r.file == im.name and r.name == SERIAL_FIELD for r in self.ranges),
-                        sum(r.file == im.name and r.name == MAC_FIELD for r in self.ranges),
-                        [k for k, p in enumerate(self.recomputed) if p.file == im.name]) for im in images]
+        # the sums side by side as well, 64 bits per image (no carry between them): base sum without the ranges mod
+        # 2**32, plus each unit's serial and MAC bytes times the ranges of each in that image, plus its header CRC bytes
+        self.sum_base = self.sum_serial = self.sum_mac = 0
+        header_lane: dict[int, int] = {}
+        for k, im in enumerate(images):
+            mine = [r for r in self.ranges if r.file == im.name]
+            self.sum_base += (im.sum32 - sum(sum(im.image.read(r.offset, r.offset + r.size)) for r in mine)
+                              & _M32) << 64 * k
+            self.sum_serial += sum(r.name == SERIAL_FIELD for r in mine) << 64 * k
+            self.sum_mac += sum(r.name == MAC_FIELD for r in mine) << 64 * k
+            for j, p in enumerate(self.recomputed):
+                if p.file == im.name:
+                    header_lane[j] = 1 << 64 * k
+        self.header_lanes = [(32 * k, header_lane[j]) for j, k in enumerate(self.slots)]
+        # where decode reads each image's CRC-32 and sum32: CRCs packed by 32, sums by 64 bits
+        self.lanes = [(even, a) for k in range(len(images)) for even, a in ((True, 32 * k), (False, 64 * k))]
         # which value each range gets: 0 serial, 1 MAC, 2 + k the k-th recomputed DCT's header CRC
         self.sources = [0 if r.name == SERIAL_FIELD else 1 if r.name == MAC_FIELD else
                         2 + next(k for k, p in enumerate(self.recomputed) if r in p.ranges) for r in self.ranges]
@@ -157,36 +162,42 @@ class UnitTable:
         r = next(r for r in place.ranges if r.name == CRC_FIELD)
         return crc32_shift(crc32_raw(self.crc_bytes(crc)), size[r.file] - r.offset - r.size)
 
-    def numbers(self, start: int, stop: int) -> Iterator[tuple[int, bytes, bytes, list[bytes], list[int], list[int]]]:
-        """(serial number, serial bytes, MAC bytes, header CRC bytes per recomputed DCT, CRC-32 per image, sum32 per
-        image) of units start..stop-1."""
-        s_tables, m_tables = self.maps[0].tables, self.maps[1].tables
-        s0, s1, s2, s3 = s_tables
-        m0, m1, m2, m3 = m_tables
+    def numbers(self, start: int, stop: int) -> Iterator[tuple[bytes, bytes, int]]:
+        """(serial bytes, MAC bytes, packed CRCs) of units start..stop-1 (0-based); `decode` the last."""
+        s0, s1, s2, s3 = self.maps[0].tables
+        m0, m1, m2, m3 = self.maps[1].tables
         const, crc, fmt, first, mac = self.const, zlib.crc32, self.serial_format, self.serial.first, self.mac_first
-        nimages, slots, pack, counts, base = len(self.images), self.slots, self.crc_bytes, self.counts, self.sum_base
         for i in range(start, stop):
-            number = first + i
-            sb = fmt % number
-            mb = (mac + i).to_bytes(6, "big")
-            q, r = crc(sb, _M32), crc(mb, _M32)
-            acc = const ^ s0[q & 0xFF] ^ s1[q >> 8 & 0xFF] ^ s2[q >> 16 & 0xFF] ^ s3[q >> 24] \
+            sb, mb = fmt % (first + i), (mac + i).to_bytes(6, "big")
+            q, r = crc(sb, _M32), crc(mb, _M32)  # raw CRCs XOR 0xFFFFFFFF (in the constant)
+            yield sb, mb, const ^ s0[q & 0xFF] ^ s1[q >> 8 & 0xFF] ^ s2[q >> 16 & 0xFF] ^ s3[q >> 24] \
                 ^ m0[r & 0xFF] ^ m1[r >> 8 & 0xFF] ^ m2[r >> 16 & 0xFF] ^ m3[r >> 24]
-            headers = [pack(acc >> 32 * k & _M32) for k in slots]
-            ss, ms = sum(sb), sum(mb)
-            sums = [(b + ns * ss + nm * ms + sum(sum(headers[k]) for k in ks)) & _M32
-                    for b, (ns, nm, ks) in zip(base, counts)]
-            yield number, sb, mb, headers, [acc >> 32 * k & _M32 for k in range(nimages)], sums
+
+    def decode(self, sb: bytes, mb: bytes, acc: int) -> tuple[list[bytes], list[int]]:
+        """The header CRC bytes of each recomputed DCT, and CRC-32, sum32 of each image in turn, of one unit."""
+        total = self.sum_base + self.sum_serial * sum(sb) + self.sum_mac * sum(mb)
+        headers = []
+        for at, lane in self.header_lanes:
+            headers.append(self.crc_bytes(acc >> at & _M32))
+            total += lane * sum(headers[-1])
+        return headers, [acc >> a & _M32 if even else total >> a & _M32 for even, a in self.lanes]
 
     def values(self, sb: bytes, mb: bytes, headers: list[bytes]) -> list[bytes]:
         """The bytes of every range (in `ranges` order) of a unit."""
         pick = (sb, mb, *headers)
         return [pick[s] for s in self.sources]
 
+    def unit_values(self, i: int) -> list[bytes]:
+        """The bytes of every range of unit i (0-based)."""
+        sb, mb, acc = next(self.numbers(i, i + 1))
+        return self.values(sb, mb, self.decode(sb, mb, acc)[0])
+
     def unit(self, i: int) -> Unit:
-        number, sb, mb, headers, crcs, sums = next(self.numbers(i, i + 1))
-        return Unit(i + 1, self.serial.nth(i), format_mac(self.mac_first + i), dict(zip(self.ranges, self.values(
-            sb, mb, headers))), {im.name: UnitSums(c, s) for im, c, s in zip(self.images, crcs, sums)})
+        sb, mb, acc = next(self.numbers(i, i + 1))
+        headers, sums = self.decode(sb, mb, acc)
+        return Unit(i + 1, self.serial.nth(i), format_mac(self.mac_first + i),
+                    dict(zip(self.ranges, self.values(sb, mb, headers))),
+                    {im.name: UnitSums(*sums[2 * k:2 * k + 2]) for k, im in enumerate(self.images)})
 
 
 class Units(Sequence[Unit]):
@@ -274,18 +285,30 @@ class UnitsCsv:
         self.fixed = ",".join(hex32(getattr(excluded[a], k)) for a in arts for k in ("crc32", "sum32"))
 
     def rows(self, start: int, stop: int) -> str:
-        """The CSV text of units start..stop-1 (0-based), exactly as csv.writer writes those rows."""
-        t, kinds = self.table, [c for c, _ in self.names.kinds]
-        prefix, width, serial_cell = t.serial.prefix, t.serial.width, _csv_cell(t.serial.prefix) != t.serial.prefix
-        out = []
-        for i, (number, sb, mb, headers, crcs, sums) in enumerate(t.numbers(start, stop), start + 1):
-            serial = f"{prefix}{number:0{width}d}"
-            files = self.names.of(i, serial)
-            cells = [str(i), _csv_cell(serial) if serial_cell else serial, format_mac(t.mac_first + i - 1),
-                     *(files.get(c, "") for c in FILE_COLUMNS),
-                     *(f"0x{c:08x},0x{s:08x}" for c, s in zip(crcs, sums)), self.fixed,
-                     *(v.hex() for v in t.values(sb, mb, headers))]
-            out.append(",".join(cells))
+        """The CSV text of units start..stop-1 (0-based), exactly as csv.writer writes those rows: one %-format per
+        row (the serial's prefix and the MAC's OUI, the same for the whole run, are part of the format)."""
+        t, names = self.table, self.names
+        prefix, width = t.serial.prefix, t.serial.width
+        quoted = _csv_cell(prefix) != prefix
+        serial = prefix.replace('"', '""').replace("%", "%%") + f"%0{width}d"
+        serial = f'"{serial}"' if quoted else serial
+        oui, low = format_mac(t.mac_first)[:9], t.mac_first & 0xFFFFFF  # a run stays inside its OUI block
+        columns = [c for c in FILE_COLUMNS if c in dict(names.kinds)]
+        row = f"%d,{serial},{oui}%02X:%02X:%02X," + \
+            ",".join("%s" if c in columns else "" for c in FILE_COLUMNS) + "," + "0x%08x,0x%08x," * len(t.images) + \
+            self.fixed + ",%s" * len(t.ranges)
+        first, decode, sources, out = t.serial.first, t.decode, t.sources, []
+        for i, (sb, mb, acc) in enumerate(t.numbers(start, stop), start):
+            headers, sums = decode(sb, mb, acc)
+            m = low + i
+            cells: list[object] = [i + 1, first + i, m >> 16, m >> 8 & 0xFF, m & 0xFF]
+            if columns:
+                unit = names.of(i + 1, t.serial.nth(i))
+                cells += [unit[c] for c in columns]
+            cells += sums
+            hexes = (sb.hex(), mb.hex(), *(h.hex() for h in headers))
+            cells += [hexes[k] for k in sources]
+            out.append(row % tuple(cells))
         return "\n".join(out) + "\n" if out else ""
 
     def chunks(self) -> Iterator[bytes]:
@@ -342,8 +365,7 @@ class RunFiles(Mapping[str, Content]):
         columns = {v: c for c, v in self._unit_names(i).items()} if 1 <= i <= self.count else {}
         if name not in columns:
             raise KeyError(name)
-        _, sb, mb, headers, _, _ = next(self.table.numbers(i - 1, i))
-        content = self.makers[columns[name]](i, self.table.values(sb, mb, headers))
+        content = self.makers[columns[name]](i, self.table.unit_values(i - 1))
         if self.progress is not None and columns[name] == self.names.kinds[-1][0] and (i % 256 == 0 or
                                                                                         i == self.count):
             self.progress("unit files", i, self.count)
