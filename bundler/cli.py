@@ -210,14 +210,21 @@ def serialize_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="output folder (replaced as a whole when the run succeeds)"),
     state: Path = typer.Option(None, "--state", help="JSON file recording issued serials and MACs; a run reusing "
                                                      "any is refused"),
-    full: bool = typer.Option(False, "--full", help="also write every unit's whole MCU and SFLASH image"),
+    full: bool = typer.Option(False, "--full", help="the same as --unit-files full"),
     sign: Path = typer.Option(None, "--sign", help="Ed25519 private key (from `bundle keygen`): also write "
                                                    "manifest.json.sig"),
+    unit_files: str = typer.Option(None, "--unit-files", help="per-unit files: hex (each unit's DCT sectors as Intel "
+                                                              "HEX; the default with crc = \"computed\"), full (also "
+                                                              "its whole images) or none (the default with crc = "
+                                                              "\"sdk\")"),
 ) -> None:
     """Per-unit serial numbers and MAC addresses: base bundle, units.csv, per-unit DCT patches."""
+    from .progress import terminal_progress
     from .serialize import serialize, summary_lines
 
-    result = serialize(config, count, serial_start, mac_start, out, state=state, full=full, sign_key=sign)
+    with terminal_progress() as progress:  # a bar on a terminal for a run over about a second, else nothing
+        result = serialize(config, count, serial_start, mac_start, out, state=state, full=full, sign_key=sign,
+                           unit_files=unit_files, progress=progress)
     for line in summary_lines(result):
         typer.echo(line)
 
