@@ -32,9 +32,6 @@ PASSPHRASE = b"sample-passphrase-do-not-ship"
 FLASH_BASE, DCT1 = 0x08000000, 0x08004000
 SECTOR = 4096
 
-needs_srec_cat = pytest.mark.skipif(shutil.which("srec_cat") is None, reason="needs srec_cat")
-
-
 # ---- helpers (independent of bundler.serialize) ----
 
 
@@ -192,7 +189,6 @@ def test_sdk_patching_csv_bytes_gives_the_independently_built_unit(sdk_run) -> N
             assert int(row[f"{name}_sum32_excluding"], 16) == sum32(rest)
 
 
-@needs_srec_cat
 def test_computed_unit_hex_over_base_is_the_unit_image(computed_run, tmp_path: Path) -> None:
     tmp, out, result = computed_run
     assert result.crc_mode == "computed"
