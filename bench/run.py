@@ -13,6 +13,7 @@ fed (binaries of the ELFs, the DCT and LUT bytes taken from our own outputs) is 
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -369,7 +370,25 @@ def worker_inspect_floor(plan: dict, out: Path) -> None:
             raise SystemExit(f"{art['file']}: does not match the manifest")
 
 
-WORKERS = {"floor": worker_floor, "bincopy": worker_bincopy, "inspect_floor": worker_inspect_floor}
+def worker_csv_floor(plan: dict, out: Path) -> None:
+    """The floor for `serialize` (issue 17): csv.writer writing `count` rows of the cells of the first row of our
+    units.csv (the index cell counted up) into out/units.csv; its own time (the loop and the writes, without the
+    interpreter's start) goes to out/floor.json."""
+    with open(plan["csv"], newline="") as fh:
+        reader = csv.reader(fh)
+        header, row = next(reader), next(reader)
+    start = time.perf_counter()
+    with open(out / "units.csv", "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        for i in range(1, plan["count"] + 1):
+            row[0] = i
+            w.writerow(row)
+    (out / "floor.json").write_text(json.dumps({"seconds": time.perf_counter() - start}))
+
+
+WORKERS = {"floor": worker_floor, "bincopy": worker_bincopy, "inspect_floor": worker_inspect_floor,
+           "csv_floor": worker_csv_floor}
 
 
 def worker_cmd(name: str, folder: Path, out: Path) -> list[str]:
@@ -758,6 +777,96 @@ def profile(folder: Path, plan: dict) -> None:
     print(subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=folder, env=ENV).stdout.rstrip())
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# serialize at factory scale (issue 17)
+# ---------------------------------------------------------------------------------------------------------------
+
+SERIAL_START, MAC_START = "SN00000001", "02:0A:F7:00:00:01"
+
+
+def serialize_products(folder: Path) -> dict[str, Path]:
+    """The bench product with each DCT CRC mode: bundle.toml is crc = "computed"; a copy beside it with "sdk"."""
+    computed = folder / "bundle.toml"
+    sdk = folder / "bundle-sdk.toml"
+    sdk.write_text(computed.read_text().replace('crc = "computed"', 'crc = "sdk"'))
+    return {"sdk": sdk, "computed": computed}
+
+
+def bench_serialize(folder: Path, counts: list[int], reps: int) -> list[tuple[str, int, str, Result, Result, float]]:
+    """Per mode and count: `bundle serialize` (CSV only), `bundle build` of the same product, and the csv.writer floor
+    writing as many rows of the same cells; round robin over the repetitions. Also, at the smallest count, the
+    computed mode with its default per-unit HEX files (what a run of per-unit files costs, no target)."""
+    products = serialize_products(folder)
+    runs = folder / "runs" / "serialize"
+    cases: list[tuple[str, int, str, Case, Case, Case]] = []
+    plan_csv = {}
+    for mode, toml in products.items():
+        for count in counts:
+            for files in ("none", "hex") if mode == "computed" and count == counts[0] else ("none",):
+                tag = f"{mode}-{count}-{files}"
+                out = runs / tag
+                ser = case(f"serialize {tag}", lambda o, t=toml, n=count, f=files: [[
+                    *bundle_cmd(), "serialize", str(t), "-n", str(n), "--serial-start", SERIAL_START, "--mac-start",
+                    MAC_START, "--unit-files", f, "--out", str(o / "run")]], folder, out)
+                build = case(f"build {mode}", lambda o, t=toml: [[*bundle_cmd(), "build", str(t), "--out",
+                                                                  str(o / "build")]], folder, runs / f"{tag}-build")
+                plan = runs / f"{tag}-floor.json"
+                plan_csv[tag] = plan
+                floor = case(f"csv.writer {count}", lambda o, p=plan: [[PY, str(Path(__file__).resolve()), "--worker",
+                                                                       "csv_floor", str(p), str(o)]],
+                             folder, runs / f"{tag}-floor")
+                cases.append((mode, count, files, ser, build, floor))
+    # the floor's rows are ours: run each serialize once (untimed) for its first row
+    shutil.rmtree(runs, ignore_errors=True)
+    for mode, count, files, ser, _, _ in cases:
+        ser.out.mkdir(parents=True)
+        run_checked(ser.make_cmds(ser.out)[0])
+        lines = sum(1 for _ in open(ser.out / "run" / "units.csv"))
+        if lines != count + 1:
+            raise SystemExit(f"bench: serialize {mode} {count}: units.csv has {lines} lines, expected {count + 1}")
+        tag = f"{mode}-{count}-{files}"
+        keep = runs / f"{tag}-first.csv"  # the template row, outside the folder the timed runs empty
+        with open(ser.out / "run" / "units.csv") as fh:
+            keep.write_text(fh.readline() + fh.readline())
+        plan_csv[tag].write_text(json.dumps({"csv": str(keep), "count": count}))
+    flat = [c for _, _, _, *three in cases for c in three]
+    for rep in range(reps):
+        for c in flat:
+            shutil.rmtree(c.out, ignore_errors=True)
+            c.out.mkdir(parents=True)
+            t, rss = run_once(c.make_cmds(c.out), c.cwd)
+            c.result.times.append(t)
+            c.result.rss_kib.append(rss)
+            if c.result.case.startswith("csv.writer"):  # the floor's own time, without its interpreter start
+                c.result.times[-1] = json.loads((c.out / "floor.json").read_text())["seconds"]
+    return [(mode, count, files, ser.result, build.result, floor.result.median)
+            for mode, count, files, ser, build, floor in cases]
+
+
+def print_serialize(rows: list[tuple[str, int, str, Result, Result, float]], reps: int) -> list[tuple[str, bool, str]]:
+    print(f"\nserialize, {reps} reps (medians): per-unit part = serialize - build of the same product; floor = "
+          "csv.writer writing as many rows of the same cells (its own time)")
+    print(f"{'mode':<9} {'units':>8} {'files':>5} {'serialize s':>11} {'build s':>8} {'per-unit s':>10} "
+          f"{'us/unit':>8} {'RSS MiB':>8} {'floor s':>8} {'ratio':>6}")
+    print("-" * 96)
+    targets = []
+    for mode, count, files, ser, build, floor in rows:
+        part = ser.median - build.median
+        ratio = part / floor
+        print(f"{mode:<9} {count:>8} {files:>5} {ser.median:11.3f} {build.median:8.3f} {part:10.3f} "
+              f"{part / count * 1e6:8.2f} {ser.rss_mib:8.1f} {floor:8.3f} {ratio:6.2f}")
+    for mode, limit in (("sdk", 3.0), ("computed", 4.0)):
+        mine = [r for r in rows if r[0] == mode and r[2] == "none"]
+        mode_, count, _, ser, build, floor = max(mine, key=lambda r: r[1])
+        ratio = (ser.median - build.median) / floor
+        targets.append((f"serialize {mode} {count}: <= {limit:.0f}x floor", ratio <= limit,
+                        f"{ratio:.2f}x ({ser.median - build.median:.2f} s vs {floor:.2f} s)"))
+        rss = [r[3].rss_mib for r in mine]
+        targets.append((f"serialize {mode}: RSS flat in the count", max(rss) <= 100 and max(rss) <= 1.25 * min(rss),
+                        " / ".join(f"{r[1]}: {r[3].rss_mib:.1f} MiB" for r in mine)))
+    return targets
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 MiB chip, 1 repetition, scaling 2 and 4 MiB")
@@ -765,6 +874,10 @@ def main() -> None:
     ap.add_argument("--chip-mib", type=int, help="SFLASH chip size of the main run (default 16; 2 with --quick)")
     ap.add_argument("--scaling", default=None, help="chip sizes in MiB for the scaling run, e.g. 2,4,8,16,32; 'none'")
     ap.add_argument("--profile", action="store_true", help="also profile `bundle build` (cProfile, importtime, tracemalloc)")
+    ap.add_argument("--serialize", default=None, help="unit counts for the serialize case, e.g. 10000,100000,1000000 "
+                                                      "(the default; 10000 with --quick); 'none'")
+    ap.add_argument("--serialize-reps", type=int, help="repetitions of the serialize case (default 3; 1 with --quick)")
+    ap.add_argument("--serialize-only", action="store_true", help="run the serialize case only")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--work", type=Path, default=WORK, help="where inputs and outputs go (default bench/_work)")
     ap.add_argument("--worker", nargs=2, metavar=("NAME", "PLAN"), help=argparse.SUPPRESS)
@@ -801,6 +914,16 @@ def main() -> None:
           f"app.bin {Path(plan['mcu']['parts'][2][1]).stat().st_size / KIB:.0f} KiB (app.elf 2 PT_LOAD)")
     print(f"SFLASH {chip_mib} MiB: {sizes_txt}")
     print(f"artefacts: {plan['artefact_bytes'] / MIB:.1f} MiB ({', '.join(plan['artefact_files'])})")
+
+    counts = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
+    if args.serialize:
+        counts = [] if args.serialize == "none" else [int(x) for x in args.serialize.split(",")]
+    if counts:
+        ser_reps = args.serialize_reps or (1 if args.quick else 3)
+        for name, ok, detail in print_serialize(bench_serialize(folder, counts, ser_reps), ser_reps):
+            print(f"  {'PASS' if ok else 'FAIL'}  {name:<40} {detail}")
+    if args.serialize_only:
+        return
 
     build = bench_chip(folder, plan, reps)
     print_table(f"build, {chip_mib} MiB SFLASH (all outputs byte-checked against ours)", build, build[0])
