@@ -202,8 +202,17 @@ def test_bad_pem_refused(tmp_path: Path) -> None:
 
 
 def test_passphrase_64_hex_and_enterprise_ok() -> None:
-    build_dct({"wifi_config": {"stored_ap_list": [{"security": "WPA2_AES", "security_key": "ab" * 32}]}}, HERE, OPT)
-    build_dct({"wifi_config": {"stored_ap_list": [{"security": "WPA2_AES_ENT", "security_key": ""}]}}, HERE, OPT)
+    """64 hex digits are a WPA2 PSK given as text (stored as the 64 characters, as the SDK stores
+    CLIENT_AP_PASSPHRASE); an enterprise entry takes an empty key. Read back at the fixed offsets."""
+    wifi, key_len, key = 0x1A38, 1 + 56, 1 + 57  # stored_ap_list[0]: wiced_ap_info_t (56) + key length + key[64]
+    d = build_dct({"wifi_config": {"stored_ap_list": [{"security": "WPA2_AES", "security_key": "ab" * 32}]}}, HERE, OPT)
+    assert struct.unpack_from("<i", d, wifi + 1 + 46)[0] == 0x00400004  # WICED_SECURITY_WPA2_AES_PSK
+    assert d[wifi + key_len] == 64 and d[wifi + key: wifi + key + 64] == b"ab" * 32
+    d = build_dct({"wifi_config": {"stored_ap_list": [{"security": "WPA2_AES_ENT", "security_key": ""}]}}, HERE, OPT)
+    assert struct.unpack_from("<i", d, wifi + 1 + 46)[0] == 0x02400004  # WICED_SECURITY_WPA2_AES_ENT
+    assert d[wifi + key_len] == 0 and d[wifi + key: wifi + key + 64] == bytes(64)
+    with pytest.raises(ConfigError, match="8..63 characters or 64 hex digits"):  # 64 characters, not all hex
+        build_dct({"wifi_config": {"stored_ap_list": [{"security": "WPA2_AES", "security_key": "g" * 64}]}}, HERE, OPT)
 
 
 # ---- app section ----
@@ -283,15 +292,11 @@ def roundtrip(data: bytes, options: DctOptions = OPT) -> bytes:
     return build_dct(tomllib.loads(text)["dct"], HERE, options)
 
 
-def sample_table() -> tuple[dict[str, Any], Path]:
-    if (SAMPLE / "bundle.toml").is_file():
-        return tomllib.loads((SAMPLE / "bundle.toml").read_text())["dct"], SAMPLE
-    return {"mfg_info": {"manufacturer": "Fallback"}, "wifi_config": {"mac_address": "02:0A:F7:00:00:01"}}, HERE
-
-
 def test_roundtrip_sample_dct() -> None:
-    table, base = sample_table()
-    d = build_dct(table, base, OPT)
+    """The sample's [dct] table (a stored network, PEM credentials, manufacturing info) round-trips via --toml."""
+    table = tomllib.loads((SAMPLE / "bundle.toml").read_text())["dct"]
+    assert {"mfg_info", "security_credentials", "wifi_config"} <= set(table) and table["wifi_config"]["stored_ap_list"]
+    d = build_dct(table, SAMPLE, OPT)
     assert roundtrip(d) == d
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 from typer.main import get_command
@@ -41,3 +45,27 @@ def test_quick_start_commands() -> None:
         "bash .ci/run",
     ]
     assert (ROOT / ".ci" / "run").read_text().count(".venv/bin/python -m pytest") == 1
+
+
+def test_quick_start_build_works(tmp_path: Path) -> None:
+    """The quick start's build, run as written from a copy of the repository whose .venv/bin/bundle is this
+    environment's console script: it must give a bundle that `bundle inspect` verifies against its manifest."""
+    quick = README[README.index("## Quick start"):README.index("## Describing a product")]
+    setup = re.findall(r"```sh\n(.*?)\n```", quick, re.S)[0].split(" && ")
+    assert setup[:2] == ["python3 -m venv .venv", ".venv/bin/pip install -q -e '.[test]'"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "test" in pyproject["project"]["optional-dependencies"]
+    assert pyproject["project"]["scripts"]["bundle"] == "bundler.cli:main"
+    script = Path(sys.executable).parent / "bundle"
+    assert script.is_file(), "the editable install gives a bundle console script"
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "samples", repo / "samples")
+    (repo / ".venv" / "bin").mkdir(parents=True)
+    (repo / ".venv" / "bin" / "bundle").symlink_to(script)
+    for command in setup[2:]:
+        run = subprocess.run(command, shell=True, cwd=repo, capture_output=True, text=True)
+        assert run.returncode == 0, (command, run.stdout, run.stderr)
+    assert {"mcu.bin", "mcu.hex", "sflash.bin", "manifest.json"} <= {p.name for p in (repo / "out").iterdir()}
+    check = subprocess.run([str(script), "inspect", "out/", "--manifest", "out/manifest.json"], cwd=repo,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

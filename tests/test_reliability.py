@@ -7,12 +7,10 @@ import errno
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -79,24 +77,50 @@ def test_fault_while_publishing_keeps_previous_outputs(sample_copy: Path, tmp_pa
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.staging")]
 
 
+# A build whose publishing steps announce themselves and then pause: each fsync of an output file and each rename
+# prints a marker line and sleeps, so the parent can SIGKILL the build while it is inside any chosen step.
+_STEPPED_BUILD = """
+import os, sys, time
+from bundler.build import build_bundle
+real_fsync, real_rename = os.fsync, os.rename
+def fsync(fd):
+    print("fsync", flush=True); time.sleep(0.1); real_fsync(fd)
+def rename(a, b):
+    print("rename", flush=True); time.sleep(0.1); real_rename(a, b); print("renamed", flush=True); time.sleep(0.1)
+os.fsync, os.rename = fsync, rename
+build_bundle(sys.argv[1], sys.argv[2])
+print("done", flush=True)
+"""
+
+
 def test_kill_9_leaves_previous_outputs_or_none(sample_copy: Path, tmp_path: Path) -> None:
-    """Real SIGKILLs at random moments of a build: the folder is always absent or a complete, consistent bundle."""
+    """Real SIGKILLs inside every step of publishing (while each output file is written, before, between and
+    after the folder renames), alternating two different products: the folder is always absent or a complete,
+    consistent bundle."""
     out = tmp_path / "out"
-    code = ("import sys; from bundler.build import build_bundle; "
-            "build_bundle(sys.argv[1], sys.argv[2])")
-    rng = random.Random(7)
     texts = [sample_copy.read_text(), sample_copy.read_text().replace('crc = "sdk"', 'crc = "computed"')]
-    completed = 0
-    for i in range(12):
+
+    def start(i: int) -> subprocess.Popen:
         sample_copy.write_text(texts[i % 2])
-        proc = subprocess.Popen([sys.executable, "-c", code, str(sample_copy), str(out)])
-        time.sleep(rng.uniform(0.05, 1.2))
+        return subprocess.Popen([sys.executable, "-c", _STEPPED_BUILD, str(sample_copy), str(out)],
+                                stdout=subprocess.PIPE, text=True)
+
+    assert start(0).communicate()[0].split()[-1] == "done"  # previous outputs to replace
+    full = start(1)  # one whole run over them: the steps publishing goes through
+    steps = full.communicate()[0].split()
+    assert full.returncode == 0 and steps[-1] == "done" and steps.count("fsync") >= 3 and "renamed" in steps, steps
+    steps = steps[:-1]
+    for i, step in enumerate(steps):  # kill while the build pauses right after announcing step i
+        if not out.exists():  # killed between the renames last time: previous outputs to replace again
+            assert start(i + 1).communicate()[0].split()[-1] == "done"
+        proc = start(i)
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline().strip() for _ in range(i + 1)]
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        completed += proc.returncode == 0
+        assert proc.returncode == -signal.SIGKILL and seen == steps[:i + 1], (i, seen)
         if out.exists():
-            assert consistent(out), f"run {i}: inconsistent outputs"
-    assert completed < 12, "no run was interrupted: lengthen the build or shorten the delays"
+            assert consistent(out), f"killed at step {i} ({step}): inconsistent outputs"
 
 
 def test_input_changed_while_being_read(sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
