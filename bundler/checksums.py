@@ -182,26 +182,10 @@ def sum32_ranges(data: Data, ranges: "list[Range] | tuple[Range, ...]") -> int:
     return ranges_checksums(data, ranges, with_sha256=False).sum32
 
 
-def crc32_ranges(data: Data, ranges: "list[Range] | tuple[Range, ...]") -> int:
-    return ranges_checksums(data, ranges, with_sha256=False).crc32
-
-
-def sha256_ranges(data: Data, ranges: "list[Range] | tuple[Range, ...]") -> str:
-    return ranges_checksums(data, ranges).sha256
-
-
 def excluding_checksums(data: Data, excluded: "list[Range] | tuple[Range, ...]") -> Checksums:
     """Checksums of the image with the `excluded` ranges (e.g. per-unit serial/MAC bytes) cut out, the remaining
     bytes concatenated in address order (CRC-32 as `srec_cat img -binary -exclude A B -crc32-l-e ...`)."""
     return ranges_checksums(data, complement_ranges(len(data), excluded))
-
-
-def sum32_excluding(data: Data, excluded: "list[Range] | tuple[Range, ...]") -> int:
-    return excluding_checksums(data, excluded).sum32
-
-
-def crc32_excluding(data: Data, excluded: "list[Range] | tuple[Range, ...]") -> int:
-    return excluding_checksums(data, excluded).crc32
 
 
 @dataclass(frozen=True)
@@ -211,7 +195,6 @@ class ProgrammerChecksums:
     `written` are the ranges actually written (regions); `excluded` the per-unit ranges (may be empty)."""
 
     sum32_device: int      # whole device range, blank bytes counted as their value
-    sum32_written: int     # only the written ranges
     crc32_device: int      # zlib CRC-32 of the whole device range (== of a .bin covering the device)
     crc32_written: int     # zlib CRC-32 of the written ranges concatenated in address order
     sha256_device: str
@@ -227,7 +210,7 @@ class ProgrammerChecksums:
         device, part = Checksums.of(image), ranges_checksums(image, written, with_sha256=False)
         kept = excluding_checksums(image, excl) if excl else None
         return cls(
-            sum32_device=device.sum32, sum32_written=part.sum32, crc32_device=device.crc32, crc32_written=part.crc32,
+            sum32_device=device.sum32, crc32_device=device.crc32, crc32_written=part.crc32,
             sha256_device=device.sha256,
             sum32_device_excluding=None if kept is None else kept.sum32,
             crc32_device_excluding=None if kept is None else kept.crc32,

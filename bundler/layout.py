@@ -106,7 +106,6 @@ class Chip:
     jedec_id: int
     size: int
     sector_size: int
-    sdk_size_known: bool = True
 
 
 class _Table:
@@ -369,7 +368,6 @@ def load_chip(spec: str | Mapping[str, Any], path: Path | None = None) -> Chip:
         jedec_id=t.int("jedec_id"),
         size=t.int("size", minimum=1),
         sector_size=t.int("sector_size", 4096, minimum=1),
-        sdk_size_known=t.bool("sdk_size_known", True),
     )
     t.done()
     if chip.size % chip.sector_size:

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bundler.checksums import (
-    ProgrammerChecksums, complement_ranges, crc32_excluding, crc32_ranges, merge_ranges, sha256_ranges, sum32,
-    sum32_device, sum32_excluding, sum32_ranges,
+    ProgrammerChecksums, complement_ranges, excluding_checksums, merge_ranges, ranges_checksums, sum32,
+    sum32_device, sum32_ranges,
 )
 
 SREC_CAT = shutil.which("srec_cat")
@@ -79,7 +79,8 @@ def test_written_part_checksums_match_srec_crop(tmp_path: Path, ranges: list[tup
     f = tmp_path / "img.bin"
     f.write_bytes(data)
     crop = ["-crop", *srec_ranges(ranges)]
-    assert crc32_ranges(data, ranges) == srec_value([str(f), "-binary", *crop, "-crc32-l-e", hex(SLOT)], tmp_path)
+    assert ranges_checksums(data, ranges).crc32 == srec_value([str(f), "-binary", *crop, "-crc32-l-e", hex(SLOT)],
+                                                              tmp_path)
     assert sum32_ranges(data, ranges) == srec_value(
         [str(f), "-binary", *crop, "-checksum-positive-l-e", hex(SLOT), "4", "1"], tmp_path)
 
@@ -91,12 +92,13 @@ def test_excluding_serialized_ranges_matches_srec_exclude(tmp_path: Path) -> Non
     f.write_bytes(data)
     excluded = [(0x4000 + 0x1B4, 6), (0x4000 + 0x100, 32)]  # e.g. a MAC and a serial number inside the DCT
     excl = ["-exclude", *srec_ranges(excluded)]
-    assert crc32_excluding(data, excluded) == srec_value([str(f), "-binary", *excl, "-crc32-l-e", hex(SLOT)], tmp_path)
-    assert sum32_excluding(data, excluded) == srec_value(
+    assert excluding_checksums(data, excluded).crc32 == srec_value([str(f), "-binary", *excl, "-crc32-l-e",
+                                                                    hex(SLOT)], tmp_path)
+    assert excluding_checksums(data, excluded).sum32 == srec_value(
         [str(f), "-binary", *excl, "-checksum-positive-l-e", hex(SLOT), "4", "1"], tmp_path)
     sums = ProgrammerChecksums.of(data, [(0, len(data))], excluded)
-    assert sums.crc32_device_excluding == crc32_excluding(data, excluded)
-    assert sums.sum32_device_excluding == sum32_excluding(data, excluded)
+    assert sums.crc32_device_excluding == excluding_checksums(data, excluded).crc32
+    assert sums.sum32_device_excluding == excluding_checksums(data, excluded).sum32
     # changing the per-unit bytes changes the plain checksums but not the excluding ones
     unit2 = bytearray(data)
     unit2[0x41B4:0x41BA] = b"\x02\x0a\xf7\x00\x00\x02"
@@ -118,17 +120,17 @@ def test_range_functions_against_a_naive_byte_mask(data: bytes, ranges: list[tup
         for i in range(o, min(o + s, len(data))):
             mask[i] = True
     kept = bytes(b for b, m in zip(data, mask) if not m)
-    assert sum32_excluding(data, ranges) == sum(kept) & 0xFFFFFFFF
-    assert crc32_excluding(data, ranges) == zlib.crc32(kept)
+    assert excluding_checksums(data, ranges).sum32 == sum(kept) & 0xFFFFFFFF
+    assert excluding_checksums(data, ranges).crc32 == zlib.crc32(kept)
     covered = [(o, s) for o, s in merge_ranges(ranges)]
     if all(o + s <= len(data) for o, s in covered):
         inside = bytes(b for b, m in zip(data, mask) if m)
         assert sum32_ranges(data, ranges) == sum(inside) & 0xFFFFFFFF
-        assert crc32_ranges(data, ranges) == zlib.crc32(inside)
-        assert sha256_ranges(data, ranges) == hashlib.sha256(inside).hexdigest()
+        assert ranges_checksums(data, ranges).crc32 == zlib.crc32(inside)
+        assert ranges_checksums(data, ranges).sha256 == hashlib.sha256(inside).hexdigest()
     else:
         with pytest.raises(ValueError):
-            crc32_ranges(data, ranges)
+            ranges_checksums(data, ranges).crc32
     # complement + ranges partition the image
     comp = complement_ranges(len(data), ranges)
     assert sum(s for _, s in comp) == mask.count(False)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.checksums import crc32_excluding, hex32, sum32_excluding
+from bundler.checksums import excluding_checksums, hex32
 from bundler.errors import InputError
 from bundler.jobsheet import JOBSHEET_HTML, JOBSHEET_MD, MEMORY_MAP_SVG, VERIFY, build_jobsheet, jobsheet_files
 from bundler.manifest import dumps
@@ -161,9 +161,9 @@ def test_serialization_ranges_and_excluding_checksums(built) -> None:
     rows = {r.label: r.values for r in mcu.rows}
     excl = [(0x4100, 32), (0x41C0, 6)]
     assert rows["CRC-32 (zlib), whole device range, per-unit ranges excluded"]["mcu.bin"] == hex32(
-        crc32_excluding(files["mcu.bin"], excl))
+        excluding_checksums(files["mcu.bin"], excl).crc32)
     assert rows["Sum32, whole device range, per-unit ranges excluded"]["mcu.bin"] == hex32(
-        sum32_excluding(files["mcu.bin"], excl))
+        excluding_checksums(files["mcu.bin"], excl).sum32)
     # another unit: different MAC and serial, same excluded checksums, different plain ones
     unit = bytearray(files["mcu.bin"])
     unit[0x41C0:0x41C6] = bytes.fromhex("020af7000002")

@@ -17,6 +17,7 @@ from construct import ConstructError
 
 from ..errors import InputError, hexsize
 from ..formats import dct as F
+from ..formats.lut import APP_HEADER_SIZE
 from .app import app_struct
 from .copies import HEADER_SIZE, dct_crc
 from .fields import (
@@ -308,7 +309,7 @@ def default_model(options: DctOptions) -> dict[str, Any]:
                 "load_details": {"source": _loc("NONE"), "destination": _loc("INTERNAL"), "load_once": 0, "valid": 0},
                 "entry_point": 0,
             },
-            "apps_locations": [_loc("EXTERNAL_FIXED_LOCATION", options.apps_lut_header_loc + options.app_header_size * i)
+            "apps_locations": [_loc("EXTERNAL_FIXED_LOCATION", options.apps_lut_header_loc + APP_HEADER_SIZE * i)
                                for i in range(F.DCT_MAX_APP_COUNT)],
             "load_app_func": 0,
         },
@@ -351,7 +352,9 @@ def check_dct_blob(data: bytes, options: DctOptions, name: str) -> bytes:
         raise InputError(f"{hexsize(len(data))} is shorter than the DCT header ({hexsize(HEADER_SIZE)})", name)
     hdr = F.platform_dct_header_t.parse(data)
     if hdr.magic_number != F.BOOTLOADER_MAGIC_NUMBER:
-        raise InputError(f"magic_number 0x{hdr.magic_number:08X} at offset 0x8 is not 0x4D435242 (\"BRCM\"): "
+        raise InputError(f"magic_number 0x{hdr.magic_number:08X} at offset "
+                         f"0x{F.member_offset(F.platform_dct_header_t, 'magic_number'):X} is not "
+                         f"0x{F.BOOTLOADER_MAGIC_NUMBER:08X} (\"BRCM\"): "
                          "not a WICED 3.5.2 DCT", name)
     if HEADER_SIZE <= hdr.used_size < len(data) and all(b == 0xFF for b in data[hdr.used_size:]):
         data = data[: hdr.used_size]

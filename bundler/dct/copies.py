@@ -66,7 +66,8 @@ def copy_status(copy: bytes, copy_number: int, copy_size: int | None = None) -> 
     if hdr.write_incomplete != 0:
         return CopyStatus(False, f"copy {copy_number}: write_incomplete is {hdr.write_incomplete}", **common)
     if hdr.magic_number != F.BOOTLOADER_MAGIC_NUMBER:
-        return CopyStatus(False, f"copy {copy_number}: magic 0x{hdr.magic_number:08X} is not 0x4D435242", **common)
+        return CopyStatus(False, f"copy {copy_number}: magic 0x{hdr.magic_number:08X} is not "
+                          f"0x{F.BOOTLOADER_MAGIC_NUMBER:08X}", **common)
     if copy_number == 1 and hdr.initial_write == 1 and hdr.crc32 == 0:
         return CopyStatus(True, "copy 1: initial_write 1 with crc32 0 (SDK factory DCT)", **common)
     if crc_ok:

@@ -223,7 +223,7 @@ def enc_key(value: Any, security: int, ctx: Ctx, path: tuple[str, ...]) -> tuple
         raise field_error(path, f"expected a passphrase string, got {type(value).__name__}")
     data = value.encode("utf-8")
     # WPA_SECURITY | WPA2_SECURITY without ENTERPRISE_ENABLED (wwd_constants.h): a PSK passphrase
-    wpa = security > 0 and bool(security & 0x00600000) and not security & 0x02000000
+    wpa = security > 0 and bool(security & (F.WPA_SECURITY | F.WPA2_SECURITY)) and not security & F.ENTERPRISE_ENABLED
     if wpa and data and not (8 <= len(data) <= 63 or (len(data) == 64 and re.fullmatch(r"[0-9A-Fa-f]{64}", value))):
         raise field_error(path, f"WPA/WPA2 passphrase must be 8..63 characters or 64 hex digits, got {len(data)}")
     if len(data) > F.SECURITY_KEY_SIZE:

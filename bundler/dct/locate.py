@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from construct import ConstructError
 
@@ -17,6 +17,9 @@ from ..formats import dct as F
 from .codec import check_dct_blob
 from .copies import choose_current, copy_status
 from .options import DctOptions, options_for_board
+
+if TYPE_CHECKING:
+    from ..layout import Board
 
 
 def read_dct_file(path: Path) -> bytes:
@@ -81,7 +84,7 @@ def load_dct_input(path: Path, board_name: str) -> tuple[bytes, DctOptions, str]
     return data, options, ("valid: " if status.valid else "INVALID: ") + status.reason
 
 
-def _current_copy(flash: bytes, board: Any) -> tuple[int | None, str, bytes]:
+def _current_copy(flash: bytes, board: Board) -> tuple[int | None, str, bytes]:
     """The copy the SDK would use in a whole-flash MCU image: (1 | 2 | None, why, that copy's bytes)."""
     regions = [board.mcu.region(name) for name in board.dct.copies]
     copies = [flash[r.start - board.mcu.flash_base: r.end - board.mcu.flash_base] for r in regions]
@@ -89,7 +92,7 @@ def _current_copy(flash: bytes, board: Any) -> tuple[int | None, str, bytes]:
     return which, why, copies[which - 1] if which else b""
 
 
-def _dct_from_mcu_hex(image: bytes, base: int, board: Any, options: DctOptions,
+def _dct_from_mcu_hex(image: bytes, base: int, board: Board, options: DctOptions,
                       path: Path) -> tuple[bytes, DctOptions, str]:
     """An Intel HEX MCU image (whole flash, or only some sectors such as a per-unit DCT sector): laid into an erased
     flash image, then the current copy is taken as for a raw image."""
@@ -181,7 +184,7 @@ def find_dct_in_sflash(image: bytes, lut_offset: int, sector_size: int) -> Sflas
     return SflashDct(tuple(runs), seg.p_offset, seg.p_filesz, seg.p_paddr, data)
 
 
-def _try_sflash(image: bytes, board: Any, options: DctOptions) -> SflashDct | None:
+def _try_sflash(image: bytes, board: Board, options: DctOptions) -> SflashDct | None:
     try:
         found = find_dct_in_sflash(image, options.apps_lut_header_loc, board.sflash.sector_size)
         check_dct_blob(found.data, options, "SFLASH DCT image")

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..layout import Board
 
 
 @dataclass(frozen=True)
@@ -12,21 +15,17 @@ class DctOptions:
     """Board-layout facts about the DCT. Defaults = BCM943362WCD4 (wiced-formats.md §1-§3)."""
 
     copy_size: int = 0x4000  # PLATFORM_DCT_COPY1_SIZE (header full_size; CRC range)
-    apps_lut_header_loc: int = 0  # SFLASH byte address of the LUT (apps_locations[i] = loc + 34*i)
-    app_header_size: int = 34  # sizeof(app_header_t)
+    apps_lut_header_loc: int = 0  # SFLASH byte address of the LUT (apps_locations[i] = loc + APP_HEADER_SIZE * i)
     include_bt: bool = False  # WICED_DCT_INCLUDE_BT_CONFIG
     include_p2p: bool = False  # WICED_DCT_INCLUDE_P2P_CONFIG
     include_ota2: bool = False  # OTA2_SUPPORT
 
 
-def options_for_board(board: Any) -> DctOptions:
+def options_for_board(board: Board) -> DctOptions:
     """DctOptions from a `bundler.layout.Board`."""
-    from ..formats.lut import APP_HEADER_SIZE
-
     return DctOptions(
         copy_size=board.mcu.region(board.dct.copies[0]).size,
         apps_lut_header_loc=board.sflash.apps_lut_header_loc,
-        app_header_size=APP_HEADER_SIZE,
         include_bt=board.dct.include_bt,
         include_p2p=board.dct.include_p2p,
         include_ota2=board.dct.include_ota2,

@@ -106,6 +106,9 @@ WICED_SECURITY: Final = {
     "WICED_SECURITY_FORCE_32_BIT": 0x7FFFFFFF,
 }
 wiced_security_t = Enum(Int32sl, **WICED_SECURITY)
+WPA_SECURITY: Final = 0x00200000  # wwd_constants.h security bits tested by wwd's passphrase check
+WPA2_SECURITY: Final = 0x00400000
+ENTERPRISE_ENABLED: Final = 0x02000000
 
 # wiced_bss_type_t (wwd_constants.h): has -1 -> 1-byte *signed* small enum
 WICED_BSS_TYPE: Final = {

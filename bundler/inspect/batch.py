@@ -214,7 +214,7 @@ class ReadAhead:
             try:
                 raw, source = read_file(path, max_size=MAX_FILE_SIZE)
                 result = (raw, source.sha256, crc32(memoryview(raw)))
-            except Exception:
+            except (BundleError, OSError, MemoryError):
                 result = None
             finally:
                 with self._ready:

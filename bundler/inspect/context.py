@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..inputs import MAX_INPUT_BYTES
 
 if TYPE_CHECKING:
+    from ..dct.options import DctOptions
     from ..layout import Board, Chip
     from .batch import ReadAhead
 
@@ -33,7 +34,7 @@ class Context:
     sums: dict[tuple[str, int, int, int], tuple[bytes, Any]] = field(default_factory=dict)  # see sums.once
 
     @property
-    def dct_options(self) -> Any:
+    def dct_options(self) -> DctOptions:
         from ..dct.options import options_for_board
 
         return options_for_board(self.board)

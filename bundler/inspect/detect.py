@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import hexsize
 from .context import Context, Loaded
@@ -52,7 +52,10 @@ def detect_kind(data: bytes, base: int | None, fmt: str, board: Board, chips: li
     if detect(data):
         return "filesystem", "WicedFS header (magic 'BRCM', version 1) at offset 0"
     if len(data) <= mcu.region(board.dct.copies[0]).size and dct_magic(data, 0):
-        return "dct", "DCT magic 0x4D435242 at offset 8"
+        from ..formats.dct import BOOTLOADER_MAGIC_NUMBER, member_offset, platform_dct_header_t
+
+        at = member_offset(platform_dct_header_t, "magic_number")
+        return "dct", f"DCT magic 0x{BOOTLOADER_MAGIC_NUMBER:08X} at offset {at}"
     mcu_score, mcu_why = _mcu_score(data, board)
     sf_score, sf_why = _sflash_score(data, board, chips)
     if mcu_score >= 2 and mcu_score >= sf_score:

@@ -4,7 +4,7 @@ checks (shorter fails; longer passes only if the extra bytes are all fill).
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..checksums import hex32
 from ..errors import hexsize

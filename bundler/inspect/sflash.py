@@ -4,7 +4,7 @@ apps_locations), header slots after the 8th, what each entry holds, and sectors 
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..checksums import hex32
 from ..errors import hexsize
@@ -78,14 +78,11 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
         probe = FileReport("")
         blob = content(runs_of(lut_headers[dct_index], dct_index, "dct_image", False))
         elf = decode_elf(probe, blob, ctx.board, region="dct_image", role="dct_image")
-        if "_dct_blob" in elf:
-            try:
-                from ..dct.codec import dec_header
-                from ..formats.dct import platform_dct_header_t
+        from ..dct.codec import dec_header
+        from ..formats.dct import platform_dct_header_t
 
-                dct_model = dec_header(platform_dct_header_t.parse(elf["_dct_blob"]))
-            except Exception:
-                dct_model = None
+        if len(elf.get("_dct_blob", b"")) >= platform_dct_header_t.sizeof():  # the header is all dec_header reads
+            dct_model = dec_header(platform_dct_header_t.parse(elf["_dct_blob"]))
     if mcu_locations is not None:
         located_by = f"apps_locations of the current DCT in {mcu_locations[0]}"
         source_locations = mcu_locations[1]

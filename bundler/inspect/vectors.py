@@ -4,7 +4,7 @@ code's region.
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .context import FileReport
 
