@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from construct import ConstructError
-
 from ..errors import InputError, hexsize
 from ..formats import dct as F
 from .codec import check_dct_blob
@@ -145,35 +143,27 @@ def find_dct_in_sflash(image: bytes, lut_offset: int, sector_size: int) -> Sflas
     """The DCT image component of an SFLASH image: LUT (wiced_apps_lut[8] at `lut_offset`) entry
     DCT_DCT_IMAGE_INDEX gives its sector runs; the component is an ELF whose single loadable segment is the DCT
     (wiced_dct_load needs e_phnum == 1; a segment is loaded iff p_filesz != 0 and p_type & 1)."""
-    from ..formats.elf import Elf32_Ehdr, Elf32_Phdr, loaded_by_wiced
-    from ..formats.lut import wiced_apps_lut
+    from ..formats.elf import elf_header, loaded_by_wiced, program_headers
+    from ..formats.lut import component_bytes, read_lut, sector_runs
 
     name = f"LUT entry {F.DCT_DCT_IMAGE_INDEX} (DCT image)"
-    if lut_offset + wiced_apps_lut.sizeof() > len(image):
-        raise InputError(f"image of {hexsize(len(image))} is too short for the apps LUT at 0x{lut_offset:X}")
-    header = wiced_apps_lut.parse(image[lut_offset:])[F.DCT_DCT_IMAGE_INDEX]
+    header = read_lut(image, lut_offset)[F.DCT_DCT_IMAGE_INDEX]
     if not 1 <= header.count <= len(header.sectors):
         raise InputError(f"{name}: count {header.count}, expected 1..{len(header.sectors)} sector runs (none stored?)")
-    runs = []
-    for run in header.sectors[:header.count]:
-        start, length = run.start * sector_size, run.count * sector_size
-        if run.count == 0 or start + length > len(image) or start <= lut_offset < start + length:
-            raise InputError(f"{name}: sectors {run.start}+{run.count} are not inside the image "
-                             f"({hexsize(len(image))}) clear of the LUT")
-        runs.append((start, length))
-    component = b"".join(image[o:o + n] for o, n in runs)
-    try:
-        ehdr = Elf32_Ehdr.parse(component)
-    except ConstructError:
-        raise InputError(f"{name} at 0x{runs[0][0]:X}: not an ELF (no \\x7fELF magic)") from None
-    loads = []
-    for i in range(ehdr.e_phnum):
-        at = ehdr.e_phoff + i * ehdr.e_phentsize
-        if ehdr.e_phentsize < Elf32_Phdr.sizeof() or at + Elf32_Phdr.sizeof() > len(component):
-            raise InputError(f"{name}: program header {i} at 0x{at:X} is outside the component")
-        phdr = Elf32_Phdr.parse(component[at:])
-        if loaded_by_wiced(phdr):
-            loads.append(phdr)
+    runs = sector_runs(header, sector_size)
+    for start, length in runs:
+        if length == 0 or start + length > len(image) or start <= lut_offset < start + length:
+            raise InputError(f"{name}: sectors {start // sector_size}+{length // sector_size} are not inside the "
+                             f"image ({hexsize(len(image))}) clear of the LUT")
+    component = component_bytes(image, runs)
+    ehdr = elf_header(component)
+    if ehdr is None:
+        raise InputError(f"{name} at 0x{runs[0][0]:X}: not an ELF (no \\x7fELF magic)")
+    phdrs = program_headers(component, ehdr)
+    if len(phdrs) < ehdr.e_phnum:
+        at = ehdr.e_phoff + len(phdrs) * ehdr.e_phentsize
+        raise InputError(f"{name}: program header {len(phdrs)} at 0x{at:X} is outside the component")
+    loads = [phdr for phdr in phdrs if loaded_by_wiced(phdr)]
     if len(loads) != 1:
         raise InputError(f"{name}: the ELF has {len(loads)} loadable segments; a DCT image has exactly one")
     seg = loads[0]

@@ -7,7 +7,9 @@ inputs goes through pyelftools.
 
 from __future__ import annotations
 
-from construct import Bytes, Const, Int16ul, Int32ul, Int8ul, Struct
+from typing import Any
+
+from construct import Bytes, Const, ConstructError, Int16ul, Int32ul, Int8ul, Struct
 
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFDATA2LSB, EV_CURRENT = 1, 1, 1
@@ -55,6 +57,27 @@ Elf32_Phdr = Struct(
 )
 
 assert Elf32_Ehdr.sizeof() == 52 and Elf32_Phdr.sizeof() == 32
+
+
+def elf_header(blob: bytes) -> Any | None:
+    """The Elf32_Ehdr at the start of `blob`, or None if it has no ELF magic or is too short for the header."""
+    try:
+        return Elf32_Ehdr.parse(blob)
+    except ConstructError:
+        return None
+
+
+def program_headers(blob: bytes, ehdr: Any) -> list[Any]:
+    """The program headers the WICED loader reads (e_phnum of them, e_phentsize apart from e_phoff), up to the first
+    one that is not wholly inside `blob`: fewer than e_phnum means the table is cut (or e_phentsize is too small)."""
+    size = Elf32_Phdr.sizeof()
+    out = []
+    for i in range(ehdr.e_phnum):
+        at = ehdr.e_phoff + i * ehdr.e_phentsize
+        if ehdr.e_phentsize < size or at + size > len(blob):
+            break
+        out.append(Elf32_Phdr.parse(blob[at:at + size]))
+    return out
 
 
 def loaded_by_wiced(phdr: dict) -> bool:

@@ -6,7 +6,11 @@ entry is the DCT's DCT_*_INDEX; `apps_locations[i]` in the DCT holds the byte ad
 
 from __future__ import annotations
 
+from typing import Any
+
 from construct import Array, Int16ul, Int8ul, Struct
+
+from ..errors import InputError, hexsize
 
 APP_HEADER_MAX_SECTOR_ENTRIES = 8  # app_header_t.sectors[8]
 
@@ -35,3 +39,35 @@ wiced_apps_lut = Array(len(COMPONENTS), app_header_t)
 
 def empty_header() -> dict:
     return {"count": 0, "secure": 0, "sectors": [{"start": 0, "count": 0}] * APP_HEADER_MAX_SECTOR_ENTRIES}
+
+
+# Reading: every walk of a stored LUT goes through these, which check the bounds before parsing.
+
+
+def read_lut(image: bytes, offset: int = 0) -> list[Any]:
+    """The eight app_header_t of `wiced_apps_lut` at byte `offset`; InputError if the image ends before them."""
+    end = offset + wiced_apps_lut.sizeof()
+    if offset < 0 or end > len(image):
+        raise InputError(f"image of {hexsize(len(image))} is too short for the apps LUT at 0x{offset:X}")
+    return list(wiced_apps_lut.parse(image[offset:end]))
+
+
+def read_header(image: bytes, offset: int, end: int | None = None) -> Any | None:
+    """One app_header_t at `offset` (a relocated header slot), or None if it does not end by `end` (default: the
+    image's end)."""
+    limit = len(image) if end is None else min(end, len(image))
+    if offset < 0 or offset + APP_HEADER_SIZE > limit:
+        return None
+    return app_header_t.parse(image[offset:offset + APP_HEADER_SIZE])
+
+
+def sector_runs(header: Any, sector_size: int) -> list[tuple[int, int]]:
+    """(byte offset, byte length) of each of the header's first `count` sector runs (at most the eight it has)."""
+    return [(run.start * sector_size, run.count * sector_size)
+            for run in header.sectors[:header.count]]
+
+
+def component_bytes(image: bytes, runs: list[tuple[int, int]], end: int | None = None) -> bytes:
+    """A component's bytes: its runs' bytes concatenated in order, each cut at `end` (default: the image's end)."""
+    limit = len(image) if end is None else end
+    return b"".join(image[start:min(start + length, limit)] for start, length in runs)

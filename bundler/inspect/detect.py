@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import hexsize
+from ..errors import InputError, hexsize
 from .context import Context, Loaded
 from .vectors import bootloader_region, parse_vectors, vector_checks
 from .verify import match_artefact
@@ -36,9 +36,12 @@ def detect_kind(data: bytes, base: int | None, fmt: str, board: Board, chips: li
     scores (vector tables, DCT magic in the copies, a plausible LUT, the size)."""
     mcu = board.mcu
     if fmt == "elf":
-        info = elf_header(data)
+        from ..formats.elf import elf_header, program_headers
+
+        hdr = elf_header(data)
+        phdrs = program_headers(data, hdr) if hdr is not None else []
         dct1 = mcu.region(board.dct.copies[0])
-        if info is not None and info[1] == 1 and info[2] == dct1.start:
+        if hdr is not None and hdr.e_phnum == 1 and phdrs and phdrs[0].p_paddr == dct1.start:
             return "dct", f"ELF with one program header at 0x{dct1.start:08X} (DCT image)"
         return "app", "ELF file (stored app)"
     if fmt == "hex":
@@ -115,13 +118,13 @@ def _vectors_ok(data: bytes, offset: int, board: Board, region: Region) -> bool:
 def lut_plausible(data: bytes, board: Board) -> bool:
     """Eight app_header_t with count <= 8, secure 0/1, every run inside 16-bit sectors after the LUT, at least one
     entry used, and the first slot after the table erased or holding another plausible header."""
-    from ..formats.lut import APP_HEADER_MAX_SECTOR_ENTRIES, COMPONENTS, wiced_apps_lut
+    from ..formats.lut import APP_HEADER_MAX_SECTOR_ENTRIES, COMPONENTS, read_lut
 
     loc = board.sflash.apps_lut_header_loc
-    size = wiced_apps_lut.sizeof()
-    if loc + size > len(data):
+    try:
+        headers = read_lut(data, loc)
+    except InputError:  # the image ends before the table
         return False
-    headers = wiced_apps_lut.parse(data[loc:loc + size])
     used = 0
     for h in headers:
         if h.count > APP_HEADER_MAX_SECTOR_ENTRIES or h.secure > 1:
@@ -131,20 +134,3 @@ def lut_plausible(data: bytes, board: Board) -> bool:
                 return False
         used += h.count > 0
     return used > 0 and len(headers) == len(COMPONENTS)
-
-
-def elf_header(data: bytes) -> tuple[Any, int, int | None] | None:
-    """(Elf32_Ehdr, e_phnum, p_paddr of the first program header or None) or None if not an ELF header."""
-    from construct import ConstructError
-
-    from ..formats.elf import Elf32_Ehdr, Elf32_Phdr
-
-    try:
-        hdr = Elf32_Ehdr.parse(data)
-    except ConstructError:
-        return None
-    first = None
-    end = hdr.e_phoff + Elf32_Phdr.sizeof()
-    if hdr.e_phnum >= 1 and end <= len(data):
-        first = Elf32_Phdr.parse(data[hdr.e_phoff:end]).p_paddr
-    return hdr, hdr.e_phnum, first

@@ -23,7 +23,7 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
                   mcu_locations: tuple[str, list[Any]] | None) -> dict[str, Any]:
     """The apps look-up table entry by entry (headers found through the DCT's apps_locations), what each entry
     holds, header slots after the 8th, and sectors that no entry uses but are not erased."""
-    from ..formats.lut import APP_HEADER_SIZE, COMPONENTS, app_header_t
+    from ..formats.lut import APP_HEADER_SIZE, COMPONENTS, component_bytes, read_header, sector_runs
 
     sf = ctx.board.sflash
     chip_size = chip.size
@@ -32,25 +32,20 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
     fill = sf.fill
 
     def header_at(address: int) -> Any:
-        if address + APP_HEADER_SIZE > min(len(data), chip_size):
-            return None
-        return app_header_t.parse(data[address:address + APP_HEADER_SIZE])
+        return read_header(data, address, chip_size)
 
     def runs_of(h: Any, index: int, name: str, report: bool) -> list[dict[str, Any]]:
         runs = []
-        count = h.count
-        if count > len(h.sectors):
-            if report:
-                rep.add("fail", "lut_count", f"LUT entry {index} ({name}): count {count} > {len(h.sectors)} sector "
-                        "runs", region="lut")
-            count = len(h.sectors)
-        for j, run in enumerate(h.sectors[:count]):
-            start, n = run.start * sector, run.count * sector
-            r = {"start_sector": run.start, "sector_count": run.count, "address": start, "size": n,
+        if report and h.count > len(h.sectors):
+            rep.add("fail", "lut_count", f"LUT entry {index} ({name}): count {h.count} > {len(h.sectors)} sector "
+                    "runs", region="lut")
+        for j, (start, n) in enumerate(sector_runs(h, sector)):
+            r = {"start_sector": start // sector, "sector_count": n // sector, "address": start, "size": n,
                  "past_chip": start + n > chip_size}
             if report and r["past_chip"]:
-                rep.add("fail", "lut_past_chip", f"LUT entry {index} ({name}) run {j}: sectors {run.start}+{run.count} "
-                        f"(0x{start:X}-0x{start + n - 1:X}) run past the chip ({hexsize(chip_size)})",
+                rep.add("fail", "lut_past_chip", f"LUT entry {index} ({name}) run {j}: sectors "
+                        f"{start // sector}+{n // sector} (0x{start:X}-0x{start + n - 1:X}) run past the chip "
+                        f"({hexsize(chip_size)})",
                         region=name, address=start)
             elif report and start <= loc < start + n:
                 rep.add("fail", "lut_overlap", f"LUT entry {index} ({name}) run {j} covers the LUT at 0x{loc:X}",
@@ -59,10 +54,7 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
         return runs
 
     def content(runs: list[dict[str, Any]]) -> bytes:
-        parts = []
-        for r in runs:
-            parts.append(data[r["address"]:min(r["address"] + r["size"], chip_size)])
-        return b"".join(parts)
+        return component_bytes(data, [(r["address"], r["size"]) for r in runs], chip_size)
 
     # 1. the LUT slots as built (34*i) and the DCT image found through slot 1
     default = [loc + APP_HEADER_SIZE * i for i in range(len(COMPONENTS))]
@@ -118,7 +110,7 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
         raw = data[address:address + APP_HEADER_SIZE]
         if len(raw) < APP_HEADER_SIZE or first_not(raw, fill) is None:
             continue
-        slot_headers.append((k, address, app_header_t.parse(raw)))
+        slot_headers.append((k, address, read_header(data, address)))
     how = ["dct" if source_locations is not None else "lut_slot"] * len(COMPONENTS)
     if not mcu_dct:
         for i in range(len(COMPONENTS)):
