@@ -4,6 +4,7 @@ apps_locations), header slots after the 8th, what each entry holds, and sectors 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..checksums import hex32
@@ -19,22 +20,41 @@ if TYPE_CHECKING:
     from ..layout import Chip
 
 
-def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
-                  mcu_locations: tuple[str, list[Any]] | None) -> dict[str, Any]:
-    """The apps look-up table entry by entry (headers found through the DCT's apps_locations), what each entry
-    holds, header slots after the 8th, and sectors that no entry uses but are not erased."""
-    from ..formats.lut import APP_HEADER_SIZE, COMPONENTS, component_bytes, read_header, sector_runs
+@dataclass
+class _Lut:
+    """The SFLASH image being decoded and how its apps look-up table is read: header slots, sector runs, content."""
 
-    sf = ctx.board.sflash
-    chip_size = chip.size
-    sector = sf.sector_size
-    loc = sf.apps_lut_header_loc
-    fill = sf.fill
+    rep: FileReport
+    data: bytes
+    chip_size: int
+    sector: int
+    loc: int  # the LUT's byte address
+    fill: int
 
-    def header_at(address: int) -> Any:
-        return read_header(data, address, chip_size)
+    @property
+    def default(self) -> list[int]:
+        """The header slots as built: entry i at loc + APP_HEADER_SIZE * i."""
+        from ..formats.lut import APP_HEADER_SIZE, COMPONENTS
 
-    def runs_of(h: Any, index: int, name: str, report: bool) -> list[dict[str, Any]]:
+        return [self.loc + APP_HEADER_SIZE * i for i in range(len(COMPONENTS))]
+
+    def header_at(self, address: int) -> Any:
+        from ..formats.lut import read_header
+
+        return read_header(self.data, address, self.chip_size)
+
+    def erased_slot(self, address: int) -> bool:
+        from ..formats.lut import APP_HEADER_SIZE
+
+        raw = self.data[address:address + APP_HEADER_SIZE]
+        return len(raw) == APP_HEADER_SIZE and first_not(raw, self.fill) is None
+
+    def runs_of(self, h: Any, index: int, name: str, report: bool) -> list[dict[str, Any]]:
+        """The header's sector runs (address, size, past the chip?); with `report`, findings for a bad count, a run
+        past the chip or over the LUT."""
+        from ..formats.lut import sector_runs
+
+        rep, sector, chip_size, loc = self.rep, self.sector, self.chip_size, self.loc
         runs = []
         if report and h.count > len(h.sectors):
             rep.add("fail", "lut_count", f"LUT entry {index} ({name}): count {h.count} > {len(h.sectors)} sector "
@@ -45,30 +65,70 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
             if report and r["past_chip"]:
                 rep.add("fail", "lut_past_chip", f"LUT entry {index} ({name}) run {j}: sectors "
                         f"{start // sector}+{n // sector} (0x{start:X}-0x{start + n - 1:X}) run past the chip "
-                        f"({hexsize(chip_size)})",
-                        region=name, address=start)
+                        f"({hexsize(chip_size)})", region=name, address=start)
             elif report and start <= loc < start + n:
                 rep.add("fail", "lut_overlap", f"LUT entry {index} ({name}) run {j} covers the LUT at 0x{loc:X}",
                         region=name, address=start)
             runs.append(r)
         return runs
 
-    def content(runs: list[dict[str, Any]]) -> bytes:
-        return component_bytes(data, [(r["address"], r["size"]) for r in runs], chip_size)
+    def content(self, runs: list[dict[str, Any]]) -> bytes:
+        from ..formats.lut import component_bytes
 
-    # 1. the LUT slots as built (34*i) and the DCT image found through slot 1
-    default = [loc + APP_HEADER_SIZE * i for i in range(len(COMPONENTS))]
-    lut_headers = [header_at(a) for a in default]
+        return component_bytes(self.data, [(r["address"], r["size"]) for r in runs], self.chip_size)
+
+
+def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
+                  mcu_locations: tuple[str, list[Any]] | None) -> dict[str, Any]:
+    """The apps look-up table entry by entry (headers found through the DCT's apps_locations), what each entry
+    holds, header slots after the 8th, and sectors that no entry uses but are not erased."""
+    from ..formats.lut import COMPONENTS
+
+    sf = ctx.board.sflash
+    lut = _Lut(rep, data, chip.size, sf.sector_size, sf.apps_lut_header_loc, sf.fill)
+    lut_headers, locations, located_by, from_dct = _locate_headers(lut, ctx, mcu_locations)
+    slot_headers = _written_slots(lut)
+    how = ["dct" if from_dct else "lut_slot"] * len(COMPONENTS)
+    if mcu_locations is None:
+        _infer_grown(lut, locations, how, slot_headers)
+    entries, covered = _entries(lut, locations, how, located_by)
+    _check_overlaps(rep, covered)
+    extra = _extra_slots(lut, slot_headers, locations, located_by, covered)
+    # the headers left in the original slots of relocated entries still name (a subset of) the same sectors
+    for i, h in enumerate(lut_headers):
+        if h is not None and entries[i]["relocated"]:
+            covered.extend(_spans(lut.runs_of(h, i, COMPONENTS[i], False), COMPONENTS[i]))
+    components = [_component(lut, e, ctx) for e in entries if e["runs"]]
+    stale = _unused_not_erased(lut, covered)
+    loc, sector = lut.loc, lut.sector
+    sums = [{"name": "lut", "address": loc, "offset": loc, "size": sector,
+             **region_sums(ctx, data, loc, loc + sector, lut.fill)}]
+    return {"chip": rep.doc.get("chip"), "sector_size": sector, "lut_address": loc, "located_by": located_by,
+            "entries": entries, "extra_header_slots": extra, "components": components,
+            "unused_not_erased": [{"first_sector": a, "last_sector": b, "first_address": c} for a, b, c in stale],
+            "regions": sums}
+
+
+def _locate_headers(lut: _Lut, ctx: Context, mcu_locations: tuple[str, list[Any]] | None
+                    ) -> tuple[list[Any], list[int | None], str, bool]:
+    """Where each entry's header is: the slots as built (34 x index), or the apps_locations of the current DCT (an
+    MCU image inspected in the same run, else the DCT image found through slot 1). Returns (the headers in the
+    built slots, each entry's header address or None if not in serial flash, how they were located, whether a DCT
+    gave them)."""
+    from ..formats.lut import COMPONENTS
+
+    rep, default = lut.rep, lut.default
+    lut_headers = [lut.header_at(a) for a in default]
     if any(h is None for h in lut_headers):
-        rep.add("fail", "lut_missing", f"the apps look-up table at 0x{loc:X} is not in the file", region="lut",
-                address=loc)
+        rep.add("fail", "lut_missing", f"the apps look-up table at 0x{lut.loc:X} is not in the file", region="lut",
+                address=lut.loc)
     located_by = "LUT slots (34 x index)"
     locations: list[int | None] = list(default)
     dct_model = None
     dct_index = COMPONENTS.index("dct_image")
     if lut_headers[dct_index] is not None and lut_headers[dct_index].count:
         probe = FileReport("")
-        blob = content(runs_of(lut_headers[dct_index], dct_index, "dct_image", False))
+        blob = lut.content(lut.runs_of(lut_headers[dct_index], dct_index, "dct_image", False))
         elf = decode_elf(probe, blob, ctx.board, region="dct_image", role="dct_image")
         from ..dct.codec import dec_header
         from ..formats.dct import platform_dct_header_t
@@ -90,40 +150,59 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
         # a slot the MCU's DCT points at but that was never written cannot be this chip's header: the images are
         # from different devices (or states); use the built-in slot for that entry
         for i, address in enumerate(locations):
-            if address is not None and address != default[i]:
-                raw = data[address:address + APP_HEADER_SIZE]
-                if len(raw) == APP_HEADER_SIZE and first_not(raw, fill) is None:
-                    rep.add("warning", "lut_dct_mismatch", f"the DCT in {mcu_locations[0]} points LUT entry {i} "
-                            f"({COMPONENTS[i]}) at slot 0x{address:X}, which is erased here: slot "
-                            f"0x{default[i]:X} used instead (images of different devices?)", region="lut",
-                            address=address)
-                    locations[i] = default[i]
+            if address is not None and address != default[i] and lut.erased_slot(address):
+                rep.add("warning", "lut_dct_mismatch", f"the DCT in {mcu_locations[0]} points LUT entry {i} "
+                        f"({COMPONENTS[i]}) at slot 0x{address:X}, which is erased here: slot "
+                        f"0x{default[i]:X} used instead (images of different devices?)", region="lut",
+                        address=address)
+                locations[i] = default[i]
+    return lut_headers, locations, located_by, source_locations is not None
 
-    # 2. header slots after the 8th: wiced_apps_set_size (OTA growth) writes the grown header to the next free slot
-    # without erasing and repoints the DCT entry in internal flash. Without that DCT, a written slot whose runs
-    # extend an entry's runs (same first runs, more of them) is taken as that entry's current header.
-    mcu_dct = mcu_locations is not None
-    slot_headers = []
-    slots = (sector - (loc % sector)) // APP_HEADER_SIZE
-    for k in range(len(COMPONENTS), slots):
-        address = loc + APP_HEADER_SIZE * k
-        raw = data[address:address + APP_HEADER_SIZE]
-        if len(raw) < APP_HEADER_SIZE or first_not(raw, fill) is None:
+
+def _written_slots(lut: _Lut) -> list[tuple[int, int, Any]]:
+    """(slot, address, header) of each written header slot after the 8th, in the LUT's sector:
+    wiced_apps_set_size (OTA growth) writes the grown header to the next free slot without erasing and repoints the
+    DCT entry in internal flash."""
+    from ..formats.lut import APP_HEADER_SIZE, COMPONENTS, read_header
+
+    out = []
+    for k in range(len(COMPONENTS), (lut.sector - (lut.loc % lut.sector)) // APP_HEADER_SIZE):
+        address = lut.loc + APP_HEADER_SIZE * k
+        raw = lut.data[address:address + APP_HEADER_SIZE]
+        if len(raw) < APP_HEADER_SIZE or first_not(raw, lut.fill) is None:
             continue
-        slot_headers.append((k, address, read_header(data, address)))
-    how = ["dct" if source_locations is not None else "lut_slot"] * len(COMPONENTS)
-    if not mcu_dct:
-        for i in range(len(COMPONENTS)):
-            h = header_at(locations[i]) if locations[i] is not None else None
-            if h is None or not 0 < h.count <= len(h.sectors):
-                continue
-            mine = [(r.start, r.count) for r in h.sectors[:h.count]]
-            for k, address, sh in slot_headers:
-                theirs = [(r.start, r.count) for r in sh.sectors[:min(sh.count, len(sh.sectors))]]
-                if len(theirs) > len(mine) and theirs[:len(mine)] == mine and address != locations[i]:
-                    locations[i], how[i] = address, "inferred"
+        out.append((k, address, read_header(lut.data, address)))
+    return out
 
-    # 3. each entry through its location
+
+def _infer_grown(lut: _Lut, locations: list[int | None], how: list[str],
+                 slot_headers: list[tuple[int, int, Any]]) -> None:
+    """Without the DCT in internal flash: a written slot whose runs extend an entry's runs (same first runs, more of
+    them) is taken as that entry's current header."""
+    from ..formats.lut import COMPONENTS
+
+    for i in range(len(COMPONENTS)):
+        h = lut.header_at(locations[i]) if locations[i] is not None else None
+        if h is None or not 0 < h.count <= len(h.sectors):
+            continue
+        mine = [(r.start, r.count) for r in h.sectors[:h.count]]
+        for k, address, sh in slot_headers:
+            theirs = [(r.start, r.count) for r in sh.sectors[:min(sh.count, len(sh.sectors))]]
+            if len(theirs) > len(mine) and theirs[:len(mine)] == mine and address != locations[i]:
+                locations[i], how[i] = address, "inferred"
+
+
+def _spans(runs: list[dict[str, Any]], owner: str) -> list[tuple[int, int, str]]:
+    """(start, end, owner) of the runs that are inside the chip."""
+    return [(r["address"], r["address"] + r["size"], owner) for r in runs if not r["past_chip"]]
+
+
+def _entries(lut: _Lut, locations: list[int | None], how: list[str], located_by: str
+             ) -> tuple[list[dict[str, Any]], list[tuple[int, int, str]]]:
+    """Each LUT entry read through its header's location, and the (start, end, entry) spans its runs cover."""
+    from ..formats.lut import APP_HEADER_SIZE, COMPONENTS
+
+    rep, default = lut.rep, lut.default
     entries = []
     covered: list[tuple[int, int, str]] = []
     for i, name in enumerate(COMPONENTS):
@@ -135,10 +214,11 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
             e["note"] = "apps_locations id is not EXTERNAL_FIXED_LOCATION: not in serial flash"
             entries.append(e)
             continue
-        h = header_at(address)
+        h = lut.header_at(address)
         if h is None:
             rep.add("fail", "lut_header_past_chip", f"apps_locations[{i}] ({name}) points at 0x{address:X}, past the "
-                    f"{'chip' if address + APP_HEADER_SIZE > chip_size else 'file'}", region="lut", address=address)
+                    f"{'chip' if address + APP_HEADER_SIZE > lut.chip_size else 'file'}", region="lut",
+                    address=address)
             entries.append(e)
             continue
         if how[i] == "inferred":
@@ -149,53 +229,50 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
             rep.add("note", "lut_relocated", f"LUT entry {i} ({name}) header was moved to slot 0x{address:X} "
                     f"(found through {located_by})", region="lut", address=address)
         e["count"], e["secure"] = h.count, h.secure
-        e["runs"] = runs_of(h, i, name, True)
+        e["runs"] = lut.runs_of(h, i, name, True)
         e["size"] = sum(r["size"] for r in e["runs"])
-        for r in e["runs"]:
-            if not r["past_chip"]:
-                covered.append((r["address"], r["address"] + r["size"], name))
+        covered.extend(_spans(e["runs"], name))
         entries.append(e)
-    _check_overlaps(rep, covered)
+    return entries, covered
+
+
+def _extra_slots(lut: _Lut, slot_headers: list[tuple[int, int, Any]], locations: list[int | None],
+                 located_by: str, covered: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
+    """The written slots after the 8th as reported (which entry uses each); their runs join `covered`."""
+    from ..formats.lut import COMPONENTS
 
     extra = []
     for k, address, h in slot_headers:
-        runs = runs_of(h, k, f"slot {k}", False)
+        runs = lut.runs_of(h, k, f"slot {k}", False)
         used_by = [COMPONENTS[i] for i, a in enumerate(locations) if a == address]
         slot = {"slot": k, "address": address, "count": h.count, "runs": runs, "used_by": used_by[0] if used_by else None}
         if not used_by:
-            rep.add("note", "lut_extra_slot", f"header slot {k} at 0x{address:X} is written but no LUT entry uses it "
-                    f"(headers located by {located_by}): a stale header from an earlier relocation?",
-                    region="lut", address=address)
-        for r in runs:
-            if not r["past_chip"]:
-                covered.append((r["address"], r["address"] + r["size"], f"slot {k}"))
+            lut.rep.add("note", "lut_extra_slot", f"header slot {k} at 0x{address:X} is written but no LUT entry uses "
+                        f"it (headers located by {located_by}): a stale header from an earlier relocation?",
+                        region="lut", address=address)
+        covered.extend(_spans(runs, f"slot {k}"))
         extra.append(slot)
-    # the headers left in the original slots of relocated entries still name (a subset of) the same sectors
-    for i, h in enumerate(lut_headers):
-        if h is not None and entries[i]["relocated"]:
-            for r in runs_of(h, i, COMPONENTS[i], False):
-                if not r["past_chip"]:
-                    covered.append((r["address"], r["address"] + r["size"], COMPONENTS[i]))
+    return extra
 
-    # 4. what each entry holds
-    components = []
-    for e in entries:
-        if not e["runs"]:
-            continue
-        runs = [r for r in e["runs"] if not r["past_chip"]]
-        # runs back to back (as built): the blob is one stretch of the image, checksummed once with its region
-        origin = runs[0]["address"] if runs and all(a["address"] + a["size"] == b["address"]
-                                                    for a, b in zip(runs, runs[1:])) else None
-        comp = decode_component(rep, e["index"], e["name"], content(runs), ctx, fill,
-                                origin=None if origin is None else (data, origin))
-        comp["address"] = e["runs"][0]["address"]
-        components.append(comp)
 
-    # 5. sectors used by nothing but not erased
-    lut_sectors = range(loc // sector, (loc + sector - 1) // sector + 1)
-    n_sectors = min(len(data), chip_size) // sector
+def _component(lut: _Lut, e: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """What one entry holds, decoded from its runs inside the chip."""
+    runs = [r for r in e["runs"] if not r["past_chip"]]
+    # runs back to back (as built): the blob is one stretch of the image, checksummed once with its region
+    origin = runs[0]["address"] if runs and all(a["address"] + a["size"] == b["address"]
+                                                for a, b in zip(runs, runs[1:])) else None
+    comp = decode_component(lut.rep, e["index"], e["name"], lut.content(runs), ctx, lut.fill,
+                            origin=None if origin is None else (lut.data, origin))
+    comp["address"] = e["runs"][0]["address"]
+    return comp
+
+
+def _unused_not_erased(lut: _Lut, covered: list[tuple[int, int, str]]) -> list[tuple[int, int, int]]:
+    """Sectors used by nothing (no entry, slot or the LUT) but not erased, reported as warnings."""
+    rep, data, sector, loc, fill = lut.rep, lut.data, lut.sector, lut.loc, lut.fill
+    n_sectors = min(len(data), lut.chip_size) // sector
     used = bytearray(n_sectors)
-    for s in lut_sectors:
+    for s in range(loc // sector, (loc + sector - 1) // sector + 1):
         if s < n_sectors:
             used[s] = 1
     for start, end, _ in covered:
@@ -203,17 +280,12 @@ def decode_sflash(rep: FileReport, data: bytes, chip: Chip, ctx: Context,
             used[s] = 1
     stale = _stale_sectors(data, sector, fill, used)
     for first, last, at in stale[:MAX_LISTED]:
-        rep.add("warning", "unused_not_erased", f"sectors {first}-{last} (0x{first * sector:X}-0x{(last + 1) * sector - 1:X}) "
-                f"are used by no LUT entry but are not erased (first byte not 0x{fill:02X} at 0x{at:X})",
-                address=at, offset=at)
+        rep.add("warning", "unused_not_erased", f"sectors {first}-{last} (0x{first * sector:X}-"
+                f"0x{(last + 1) * sector - 1:X}) are used by no LUT entry but are not erased (first byte not "
+                f"0x{fill:02X} at 0x{at:X})", address=at, offset=at)
     if len(stale) > MAX_LISTED:
         rep.add("warning", "unused_not_erased", f"... and {len(stale) - MAX_LISTED} more runs of such sectors")
-    sums = [{"name": "lut", "address": loc, "offset": loc, "size": sector,
-             **region_sums(ctx, data, loc, loc + sector, fill)}]
-    return {"chip": rep.doc.get("chip"), "sector_size": sector, "lut_address": loc, "located_by": located_by,
-            "entries": entries, "extra_header_slots": extra, "components": components,
-            "unused_not_erased": [{"first_sector": a, "last_sector": b, "first_address": c} for a, b, c in stale],
-            "regions": sums}
+    return stale
 
 
 def _check_overlaps(rep: FileReport, covered: list[tuple[int, int, str]]) -> None:
