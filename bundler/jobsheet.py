@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .checksums import Data, ProgrammerChecksums, crc32, hex32, merge_ranges, sha256, sum32_ranges
 from .errors import ConfigError, InputError, hexsize
 from .writers import hex_data_spans
+
+if TYPE_CHECKING:
+    from .layout import Board
 
 JOBSHEET_MD, JOBSHEET_HTML, MEMORY_MAP_SVG = "JOBSHEET.md", "jobsheet.html", "memory-map.svg"
 VERIFY = "verify on your equipment"
@@ -315,7 +318,7 @@ def _chip_rows(kind: str, image: Data, base: int, bin_name: str, hex_name: str |
     return rows
 
 
-def _sflash_parts(board: Any | None, chip: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+def _sflash_parts(board: Board | None, chip: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(the part to select, the other parts the layout takes): orderable part numbers where the layout names them."""
     name = str(chip.get("name", "?"))
     jedec = f"JEDEC ID 0x{int(str(chip.get('jedec_id', '0')), 16):06X}"
@@ -339,7 +342,7 @@ def _sflash_parts(board: Any | None, chip: Mapping[str, Any]) -> tuple[list[str]
     return fitted, others
 
 
-def _mcu_parts(board: Any | None, board_info: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+def _mcu_parts(board: Board | None, board_info: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     described = str(board_info.get("mcu_part", "MCU"))
     if board is None or board.mcu.part_number is None:
         return [described], []
@@ -357,7 +360,7 @@ def _expected(kind: str, rows: list[Row], bin_name: str, equipment: Sequence[str
     return Expected(family, why, row, row.values[bin_name], column)
 
 
-def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None, *,
+def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Board | None = None, *,
                    equipment: Sequence[str] = (), signer: str | None = None) -> JobSheet:
     """The job sheet model from a manifest dict and the files of the bundle (`files[name]`: bytes or streams): the
     artefacts, for checksums the manifest does not carry, and manifest.json itself, whose SHA-256 the sheet prints
@@ -721,7 +724,7 @@ def render_html(sheet: JobSheet) -> str:
     return "\n".join(parts) + "\n"
 
 
-def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Any | None = None, *,
+def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Board | None = None, *,
                    equipment: Sequence[str] = (), signer: str | None = None) -> dict[str, bytes]:
     """JOBSHEET.md, jobsheet.html and memory-map.svg as bytes, ready to add to a build's outputs. `files` must hold
     the artefacts and the final manifest.json (build_jobsheet)."""

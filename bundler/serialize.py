@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
 
 if TYPE_CHECKING:
+    from .build import Bundle
+    from .dct.options import DctOptions
     from .stream import Content
     from .units import Progress
 
@@ -167,7 +169,7 @@ class DctPlace:
     sectors: tuple[int, int]  # (offset in the artefact, size) of the flash sectors holding this DCT
 
 
-def _crc_kind(dct: bytes, where: str, options: Any) -> bool:
+def _crc_kind(dct: bytes, where: str, options: DctOptions) -> bool:
     """True when this DCT carries a real CRC (to recompute per unit); False for the SDK factory form."""
     from .dct.copies import dct_crc
     from .formats.dct import platform_dct_header_t
@@ -181,7 +183,7 @@ def _crc_kind(dct: bytes, where: str, options: Any) -> bool:
                       "nor its CRC (crc = \"computed\"); a fixed [dct] crc value cannot be serialized")
 
 
-def find_places(bundle: Any, options: Any) -> list[DctPlace]:
+def find_places(bundle: Bundle, options: DctOptions) -> list[DctPlace]:
     """The DCT in the MCU image (copy 1) and in SFLASH (the DCT image component), each checked in the built bytes."""
     from .build import MCU_BIN, SFLASH_BIN
     from .dct.copies import dct_crc_field, dct_serial_fields

@@ -16,7 +16,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from html import escape  # also escapes quotes (attribute values); xml.sax.saxutils pulls in urllib/ssl: +2 MiB
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from .layout import Board
 
 __all__ = ["Span", "ChipMap", "chip_map", "maps_from_manifest", "render_svg", "svg_from_manifest", "svg_from_image"]
 
@@ -132,7 +135,7 @@ def chip_map(kind: str, size: int, regions: Iterable[Any], *, lut: Iterable[Any]
     return ChipMap(kind, title, base_address, size, _spans(regions), tuple(sorted(res, key=lambda s: s.offset)), fill)
 
 
-def maps_from_manifest(manifest: Mapping[str, Any], board: Any | None = None) -> list[ChipMap]:
+def maps_from_manifest(manifest: Mapping[str, Any], board: Board | None = None) -> list[ChipMap]:
     """One ChipMap per image in the manifest (the .hex of an image shares its .bin's map). With `board`
     (bundler.layout.Board), the MCU bar also shows the layout regions, e.g. the erased DCT copy 2."""
     maps, seen = [], set()
@@ -362,7 +365,7 @@ def render_svg(maps: Sequence[ChipMap], title: str = "Memory map", *, xml_declar
             f'<text x="16" y="24" class="h1">{escape(title)}</text>\n' + "\n".join(body) + "\n" + legend + "\n</svg>\n")
 
 
-def svg_from_manifest(manifest: Mapping[str, Any], board: Any | None = None, *, xml_declaration: bool = True) -> str:
+def svg_from_manifest(manifest: Mapping[str, Any], board: Board | None = None, *, xml_declaration: bool = True) -> str:
     """The memory map of every image in a manifest (dict as in manifest.json)."""
     name = manifest.get("name")
     title = f"Memory map — {name}" if name else "Memory map"
