@@ -82,8 +82,9 @@ def _merge(base: Any, over: Any, path: tuple[str, ...]) -> Any:
     return over
 
 
-def _effective_options(table: Mapping[str, Any], options: DctOptions) -> DctOptions:
-    over = table.get("options", {})
+def effective_options(table: Mapping[str, Any] | None, options: DctOptions) -> DctOptions:
+    """The board's DctOptions as a `[dct] options = {...}` table overrides them (section offsets depend on it)."""
+    over = (table or {}).get("options", {})
     if not isinstance(over, Mapping):
         raise field_error(("dct", "options"), "expected a table { include_bt, include_p2p, include_ota2 }")
     allowed = {"include_bt", "include_p2p", "include_ota2"}
@@ -95,11 +96,6 @@ def _effective_options(table: Mapping[str, Any], options: DctOptions) -> DctOpti
     return replace(options, **dict(over))
 
 
-def effective_options(table: Mapping[str, Any], options: DctOptions) -> DctOptions:
-    """The board's DctOptions as a `[dct] options = {...}` table overrides them (section offsets depend on it)."""
-    return _effective_options(table or {}, options)
-
-
 def build_dct(table: Mapping[str, Any], base_dir: Path, options: DctOptions) -> bytes:
     """DCT copy 1's used bytes (header + platform_dct_data_t + app section) from a `[dct]` table."""
     table = table or {}
@@ -109,7 +105,7 @@ def build_dct(table: Mapping[str, Any], base_dir: Path, options: DctOptions) -> 
         if k not in _TOP_KEYS:
             raise unknown_field(k, _TOP_KEYS, ("dct",))
     ctx = Ctx(Path(base_dir))
-    options = _effective_options(table, options)
+    options = effective_options(table, options)
     crc = table.get("crc", "keep" if "file" in table else "sdk")
     if crc not in ("sdk", "computed", "keep") and (isinstance(crc, bool) or not isinstance(crc, int)):
         raise field_error(("dct", "crc"), f"{crc!r}: expected \"sdk\", \"computed\" or an integer")
