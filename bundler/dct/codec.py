@@ -35,10 +35,11 @@ _IFACE_ALIASES = {"STA": "STA_INTERFACE", "AP": "AP_INTERFACE", "P2P": "P2P_INTE
 
 def enc_location(m: Mapping[str, Any], ctx: Ctx, path: tuple[str, ...]) -> dict[str, Any]:
     lid = enum_lookup(m.get("id", "NONE"), F.IMAGE_LOCATION_IDS, "", path + ("id",))
+    size = F.member_size(F.image_location_t, "detail")  # the union: filesystem_filename[32] or {location, size}
     if "filesystem_filename" in m:
-        detail = {"filesystem_filename": enc_cstr(m["filesystem_filename"], 32, ctx, path + ("filesystem_filename",))}
+        detail = {"filesystem_filename": enc_cstr(m["filesystem_filename"], size, ctx, path + ("filesystem_filename",))}
     elif "detail" in m:
-        detail = {"filesystem_filename": enc_bytes(m["detail"], 32, ctx, path + ("detail",))}
+        detail = {"filesystem_filename": enc_bytes(m["detail"], size, ctx, path + ("detail",))}
     else:
         detail = {"external_fixed": {"location": enc_int(m.get("location", 0), path + ("location",), 0, 0xFFFFFFFF),
                                      "size": enc_int(m.get("size", 0), path + ("size",), 0, 0xFFFFFFFF)}}
@@ -211,10 +212,14 @@ def encode_sections(model: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
     }
     if "bt_config" in model:
         bt, bp = model["bt_config"], d + ("bt_config",)
+
+        def bt_size(name: str) -> int:
+            return F.member_size(F.platform_dct_bt_config_t, name)
+
         out["bt_config"] = {
             "bluetooth_device_address": enc_mac(bt["bluetooth_device_address"], bp + ("bluetooth_device_address",)),
-            "bluetooth_device_name": enc_cstr(bt["bluetooth_device_name"], 249, ctx, bp + ("bluetooth_device_name",)),
-            "bluetooth_device_class": enc_bytes(bt["bluetooth_device_class"], 3, ctx,
+            "bluetooth_device_name": enc_cstr(bt["bluetooth_device_name"], bt_size("bluetooth_device_name"), ctx, bp + ("bluetooth_device_name",)),
+            "bluetooth_device_class": enc_bytes(bt["bluetooth_device_class"], bt_size("bluetooth_device_class"), ctx,
                                                 bp + ("bluetooth_device_class",), exact=True),
             "ssp_debug_mode": enc_bool(bt["ssp_debug_mode"], bp + ("ssp_debug_mode",)),
             "padding": b"\0\0",

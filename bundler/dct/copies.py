@@ -111,11 +111,13 @@ def dct_serial_fields(options: DctOptions) -> dict[str, tuple[int, int]]:
     """(offset within the DCT, size) of the per-unit fields: mfg_info.serial_number (char[20]) and
     wifi_config.mac_address (wiced_mac_t)."""
     off = F.section_offsets(options.include_bt, options.include_p2p, options.include_ota2)
-    return {
-        "mfg_info.serial_number": (off["mfg_info"] + F.member_offset(F.platform_dct_mfg_info_t, "serial_number"), 20),
-        "wifi_config.mac_address": (off["wifi_config"] + F.member_offset(F.platform_dct_wifi_config_t, "mac_address"),
-                                    6),
-    }
+    fields = {"mfg_info.serial_number": F.platform_dct_mfg_info_t,
+              "wifi_config.mac_address": F.platform_dct_wifi_config_t}
+    out = {}
+    for dotted, struct in fields.items():
+        section, member = dotted.split(".")
+        out[dotted] = (off[section] + F.member_offset(struct, member), F.member_size(struct, member))
+    return out
 
 
 def dct_crc_field() -> tuple[int, int]:

@@ -441,3 +441,11 @@ def member_offset(struct: Construct, *path: str) -> int:
         else:
             raise KeyError(name)
     return offset
+
+
+def member_size(struct: Construct, *path: str) -> int:
+    """Byte size of a (nested) named member of a fixed-size Struct, like C sizeof(s.member)."""
+    current: Construct = struct
+    for name in path:
+        current = next(sub.subcon for sub in current.subcons if sub.name == name)  # type: ignore[attr-defined]
+    return current.sizeof()
