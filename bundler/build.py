@@ -33,6 +33,7 @@ class Bundle:
     sflash: Image
     manifest: dict[str, Any]
     files: dict[str, Content] = field(default_factory=dict)
+    equipment: tuple[str, ...] = ()  # the job sheet's --equipment choice (jobsheet.parse_equipment)
 
 
 def _dct(project: Project) -> tuple[bytes, Source, int]:
@@ -165,7 +166,7 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
         from .signing import SIGNATURE_SUFFIX
 
         files[MANIFEST + SIGNATURE_SUFFIX] = signature
-    return Bundle(project, dct, mcu, sflash, manifest, files)
+    return Bundle(project, dct, mcu, sflash, manifest, files, chosen)
 
 
 def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool | None = None,

@@ -54,6 +54,11 @@ def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callabl
     return register
 
 
+_EQUIPMENT_HELP = ("programmer family whose checksum the job sheet prints large per chip (default crc32; an unknown "
+                   "name lists the families); mcu=... or sflash=... for one chip; repeatable (default: bundle.toml "
+                   "[output] equipment)")
+
+
 @command("build")
 def build(
     config: Path = typer.Argument(..., help="bundle.toml describing the product"),
@@ -62,10 +67,7 @@ def build(
                                        help="omit all-0xFF runs from mcu.hex (default: bundle.toml [output])"),
     sign: Path = typer.Option(None, "--sign", help="Ed25519 private key (from `bundle keygen`): also write "
                                                    "manifest.json.sig"),
-    equipment: list[str] = typer.Option(None, "--equipment", metavar="FAMILY|CHIP=FAMILY",
-                                        help="programmer family whose checksum the job sheet prints large per "
-                                             "chip (default crc32; an unknown name lists the families); mcu=... or "
-                                             "sflash=... for one chip; repeatable (default: bundle.toml [output])"),
+    equipment: list[str] = typer.Option(None, "--equipment", metavar="FAMILY|CHIP=FAMILY", help=_EQUIPMENT_HELP),
 ) -> None:
     """Build mcu.bin, mcu.hex, sflash.bin and manifest.json from bundle.toml."""
     from .build import build_bundle
@@ -217,6 +219,7 @@ def serialize_cmd(
                                                               "HEX; the default with crc = \"computed\"), full (also "
                                                               "its whole images) or none (the default with crc = "
                                                               "\"sdk\")"),
+    equipment: list[str] = typer.Option(None, "--equipment", metavar="FAMILY|CHIP=FAMILY", help=_EQUIPMENT_HELP),
 ) -> None:
     """Per-unit serial numbers and MAC addresses: base bundle, units.csv, per-unit DCT patches."""
     from .progress import terminal_progress
@@ -224,7 +227,7 @@ def serialize_cmd(
 
     with terminal_progress() as progress:  # a bar on a terminal for a run over about a second, else nothing
         result = serialize(config, count, serial_start, mac_start, out, state=state, full=full, sign_key=sign,
-                           unit_files=unit_files, progress=progress)
+                           unit_files=unit_files, progress=progress, equipment=equipment or None)
     for line in summary_lines(result):
         typer.echo(line)
 

@@ -150,7 +150,8 @@ class Expected:
 class ChipSheet:
     kind: str
     heading: str
-    parts: list[str]  # the part(s) to select in the programmer
+    part: str  # the part to select in the programmer: the orderable part number where the layout names it
+    part_detail: str  # what that part is (chip name, JEDEC ID, MCU description)
     alternatives: list[str]  # "also supported by this layout, not this build"
     facts: list[tuple[str, str]]
     files: list[str]
@@ -159,6 +160,9 @@ class ChipSheet:
     expected: Expected | None = None
     lut: list[list[str]] = field(default_factory=list)
     per_unit: list[list[str]] = field(default_factory=list)
+
+    def select(self) -> str:
+        return f"{self.part} ({self.part_detail})" if self.part_detail else self.part
 
 
 SIGN_OFF = ("Date", "Operator", "Equipment model", "Checksum read back", "Result (PASS / FAIL)")
@@ -318,18 +322,18 @@ def _chip_rows(kind: str, image: Data, base: int, bin_name: str, hex_name: str |
     return rows
 
 
-def _sflash_parts(board: Board | None, chip: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(the part to select, the other parts the layout takes): orderable part numbers where the layout names them."""
+def _sflash_parts(board: Board | None, chip: Mapping[str, Any]) -> tuple[str, str, list[str]]:
+    """(the part to select, what it is, the other parts the layout takes): orderable part numbers where the layout
+    names them."""
     name = str(chip.get("name", "?"))
     jedec = f"JEDEC ID 0x{int(str(chip.get('jedec_id', '0')), 16):06X}"
     if board is None:
-        return [f"{name} ({jedec})"], []
+        return name, jedec, []
     from .layout import load_chip
 
     def part(n: str) -> str:
         return board.sflash.part_number(n) or n
 
-    fitted = [f"{part(name)}" + (f" ({name}, {jedec})" if part(name) != name else f" ({jedec})")]
     others = []
     for other in board.sflash.compatible_chips:
         if other == name:
@@ -339,14 +343,14 @@ def _sflash_parts(board: Board | None, chip: Mapping[str, Any]) -> tuple[list[st
         except ConfigError:  # a chip missing from chips.toml is a layout problem the build reports elsewhere
             other_id = "JEDEC ID not in layouts/chips.toml"
         others.append(f"{part(other)} ({other}, {other_id})" if part(other) != other else f"{other} ({other_id})")
-    return fitted, others
+    return part(name), (f"{name}, {jedec}" if part(name) != name else jedec), others
 
 
-def _mcu_parts(board: Board | None, board_info: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+def _mcu_parts(board: Board | None, board_info: Mapping[str, Any]) -> tuple[str, str, list[str]]:
     described = str(board_info.get("mcu_part", "MCU"))
     if board is None or board.mcu.part_number is None:
-        return [described], []
-    return [f"{board.mcu.part_number} ({described})"], list(board.mcu.also_supported)
+        return described, "", []
+    return board.mcu.part_number, described, list(board.mcu.also_supported)
 
 
 def _expected(kind: str, rows: list[Row], bin_name: str, equipment: Sequence[str], serialized: bool) -> Expected:
@@ -412,7 +416,7 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
         unit_rows = [[n, _addr(base + o), _size(s), _inside(o, s, regions)] for _, n, o, s in units]
         erase = f"Yes: erase the whole chip first (areas left blank must read 0x{fill:02X})."
         if kind == "mcu":
-            parts, alternatives = _mcu_parts(board, board_info)
+            part, detail, alternatives = _mcu_parts(board, board_info)
             facts = [("Memory", "MCU internal flash, programmed over SWD (or JTAG) on the assembled board"),
                      ("Flash", f"{_addr(board_info.get('flash_base', base))}, {_size(board_info.get('flash_size', size))}"
                       + (", sectors " + ", ".join(f"{n} x {s // 1024} KiB" for s, n in _runs(board.mcu.sectors))
@@ -427,9 +431,9 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
                       ("Erase whole chip", erase),
                       ("Option bytes", "not in these files; leave as your process specifies (no read-out protection "
                                        "is set by this image)")]
-            heading = f"MCU: {parts[0].split(' (')[0]}"
+            heading = f"MCU: {part}"
         else:
-            parts, alternatives = _sflash_parts(board, chip)
+            part, detail, alternatives = _sflash_parts(board, chip)
             facts = [("Memory", f"serial NOR flash, {_size(chip.get('size', size))}, sectors of "
                                 f"{_size(chip.get('sector_size', 4096))}; programmed in a device programmer before "
                                 "assembly"),
@@ -437,8 +441,8 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
                      ("Load address", f"file offset 0 at chip address {_addr(base)}"),
                      ("Fill / blank value", f"0x{fill:02X} (erased NOR flash)"),
                      ("Erase whole chip", erase)]
-            heading = f"SFLASH: {parts[0].split(' (')[0]}"
-        sheet = ChipSheet(kind, heading, parts, alternatives, facts, [art["file"]] + ([hx["file"]] if hx else []),
+            heading = f"SFLASH: {part}"
+        sheet = ChipSheet(kind, heading, part, detail, alternatives, facts, [art["file"]] + ([hx["file"]] if hx else []),
                           rows, region_rows, _expected(kind, rows, art["file"], equipment, bool(units)),
                           per_unit=unit_rows)
         if kind != "mcu":
@@ -472,13 +476,13 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
     by_kind = {c.kind: (n, c) for n, c in enumerate(chips, 1)}
     if "sflash" in by_kind:
         n, c = by_kind["sflash"]
-        order.append(f"Before assembly, in a device programmer: select {c.parts[0].split(' (')[0]}, load "
+        order.append(f"Before assembly, in a device programmer: select {c.part}, load "
                      f"{c.files[0]}, erase, program, verify. Compare the checksum with the large number in section {n}; "
                      "sign it off there.")
         order.append("Fit the programmed serial flash on the board.")
     if "mcu" in by_kind:
         n, c = by_kind["mcu"]
-        order.append(f"On the assembled board, over SWD: select {c.parts[0].split(' (')[0]}, full chip erase, "
+        order.append(f"On the assembled board, over SWD: select {c.part}, full chip erase, "
                      f"program {' or '.join(c.files)}, verify. Compare the checksum with the large number in section "
                      f"{n}; sign it off there.")
     if len(by_kind) == 2:
@@ -559,7 +563,7 @@ def render_markdown(sheet: JobSheet) -> str:
     for n, chip in enumerate(sheet.chips, 1):
         e = chip.expected
         out += [f"## {n}. {chip.heading}", "", "| | |", "|---|---|",
-                f"| Part to select | {'; '.join(_md_cell(p, numbers) for p in chip.parts)} |"]
+                f"| Part to select | {_md_cell(chip.select(), numbers)} |"]
         if chip.alternatives:
             out.append(f"| Also supported by this layout, not this build | "
                        f"{'; '.join(_md_cell(p, numbers) for p in chip.alternatives)} |")
@@ -672,7 +676,7 @@ def render_html(sheet: JobSheet) -> str:
         e = chip.expected
         parts.append(f'<section class="chip" id="chip-{chip.kind}" data-kind="{chip.kind}">')
         parts.append(f"<h2>{n}. {html.escape(chip.heading)}</h2>")
-        select = [("Part to select", "; ".join(chip.parts))]
+        select = [("Part to select", chip.select())]
         if chip.alternatives:
             select.append(("Also supported by this layout, not this build", "; ".join(chip.alternatives)))
         body = "".join(f'<tr><td class="k">{html.escape(k)}</td><td class="{"part" if i == 0 else "also"}">'

@@ -338,13 +338,15 @@ def _lock_exclusive(fh: Any) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 def serialize(project_path: str | Path, count: int, serial_start: str, mac_start: str, out: str | Path,
               state: str | Path | None = None, full: bool = False, sign_key: Path | None = None,
-              unit_files: str | None = None, progress: Progress | None = None) -> SerializationResult:
+              unit_files: str | None = None, progress: Progress | None = None,
+              equipment: Sequence[str] | None = None) -> SerializationResult:
     """Build the base bundle once and the per-unit data of `count` units; publish everything into `out` at once;
     then record the issued ranges in `state`. Everything is checked before anything is written.
 
     `unit_files`: "hex" (each unit's DCT sectors as Intel HEX; the default with crc = "computed"), "full" (also its
     whole images; `full=True` says the same) or "none" (the default with crc = "sdk"). `progress(what, done, total)`
-    is called while units.csv and the unit files are written."""
+    is called while units.csv and the unit files are written. `equipment`: the job sheet's expected checksum per
+    chip, as for `bundle build`."""
     from .build import MANIFEST, MCU_BIN, SFLASH_BIN, make_bundle
     from .checksums import complement_ranges, ranges_checksums
     from .config import load_project
@@ -377,7 +379,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
             state_doc = _load_state(state_path)
             _check_state(state_path, state_doc, serials, macs)  # type: ignore[arg-type]  # sequences, not lists
 
-        bundle = make_bundle(project)
+        bundle = make_bundle(project, equipment=equipment)
         places = find_places(bundle, options)
         ranges = [r for p in places for r in p.ranges]
         images = {MCU_BIN: bundle.mcu, SFLASH_BIN: bundle.sflash}
@@ -417,7 +419,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
             signer = key_fingerprint(sign_key)
         from .jobsheet import jobsheet_files  # the job sheet again, now listing the per-unit ranges
 
-        sheets = jobsheet_files(manifest, base_files, project.board, equipment=project.equipment, signer=signer)
+        sheets = jobsheet_files(manifest, base_files, project.board, equipment=bundle.equipment, signer=signer)
         base_files.update(sheets)
 
         secrets = sorted({s for p in places for s in secret_values(p.dct, options)})

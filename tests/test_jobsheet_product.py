@@ -179,6 +179,9 @@ def test_family_per_chip_and_fallback(sample_build) -> None:
 
 
 def test_serialized_sheet_points_at_the_units_csv_column(tmp_path: Path, sample_copy: Path) -> None:
+    import csv
+    import zlib
+
     from bundler.serialize import serialize
 
     out = tmp_path / "run"
@@ -188,6 +191,19 @@ def test_serialized_sheet_points_at_the_units_csv_column(tmp_path: Path, sample_
     for column in ("sflash_crc32", "mcu_crc32"):
         assert f"units.csv, column {column}" in md and column in header
     assert hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest() in md
+    # `bundle serialize --equipment`: the sum column instead; the large number is the base image's (zlib oracle)
+    elnec = tmp_path / "elnec"
+    result = CliRunner().invoke(app, ["serialize", str(sample_copy), "--count", "2", "--serial-start", "SN00000010",
+                                      "--mac-start", "02:0A:F7:00:00:10", "--out", str(elnec), "--equipment", "elnec",
+                                      "--equipment", "mcu=crc32"])
+    assert result.exit_code == 0, result.output
+    md = (elnec / "JOBSHEET.md").read_text()
+    assert "units.csv, column sflash_sum32" in md and "units.csv, column mcu_crc32" in md
+    numbers = re.findall(r"^### Expected checksum: \*\*`(0x[0-9a-f]{8})`\*\*$", md, re.M)
+    sflash, mcu = (elnec / "sflash.bin").read_bytes(), (elnec / "mcu.bin").read_bytes()
+    assert numbers == [f"0x{sum(sflash) & 0xFFFFFFFF:08x}", f"0x{zlib.crc32(mcu):08x}"]
+    rows = list(csv.DictReader((elnec / "units.csv").open()))
+    assert len({r["sflash_sum32"] for r in rows}) == 2  # each unit's number differs: hence the column
 
 
 def test_version_in_the_line_kit_log(tmp_path: Path) -> None:
