@@ -238,3 +238,30 @@ def test_version_in_the_line_kit_log(tmp_path: Path) -> None:
     assert f"kit: {label}" in log[1:]  # sflash_kit.tcl's first line, from kit_config.tcl
     assert "PASS" in log
     assert label in (kit / "program.bat").read_text()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[sflash]\npart_numbers = { MX25L8006E = "W25Q80DVSNIG" }\n',
+     r"\[sflash.part_numbers\] MX25L8006E: expected an orderable part number of MX25L8006E"),
+    ('[mcu]\nalso_supported = ["STM32F205RGT6", 3]\n', r"\[mcu\] also_supported: expected a list of part names"),
+    ('[mcu]\npart_number = 215\n', r"\[mcu\] part_number: expected str"),
+])
+def test_bad_part_names_in_a_board_layout(tmp_path: Path, text: str, message: str) -> None:
+    from bundler.layout import load_board
+
+    board = tmp_path / "b.toml"
+    board.write_text('extends = "bcm943362wcd4"\n' + text)
+    with pytest.raises(ConfigError, match=message):
+        load_board(board)
+
+
+def test_variant_board_names_its_own_fitted_part() -> None:
+    """The SST variant inherits the part table: its fitted part is the SST one, the Macronix one is the alternative."""
+    from bundler.jobsheet import _sflash_parts
+    from bundler.layout import load_board, load_chip
+
+    board = load_board("bcm943362wcd4-sst")
+    chip = load_chip(board.sflash.chip)
+    part, detail, others = _sflash_parts(board, {"name": chip.name, "jedec_id": f"0x{chip.jedec_id:08x}"})
+    assert (part, detail) == ("SST25VF080B-80-4I-S2AF", "SST25VF080B, JEDEC ID 0xBF258E")
+    assert others == ["MX25L8006EM2I-12G (MX25L8006E, JEDEC ID 0xC22014)"]
