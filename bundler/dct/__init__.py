@@ -9,7 +9,7 @@ per-unit serialization. Structures: `bundler.formats.dct` (3.5.2 `platform_dct.h
 - `codec`    the model <-> DCT bytes section by section, the SDK defaults (`decode_dct`)
 - `app`      the application's section (`[dct.app]`: file, hex or a struct laid out as GCC would)
 - `config`   a `[dct]` table -> DCT bytes (`build_dct`)
-- `copies`   CRC, copy validity, which copy the bootloader uses, per-unit patching
+- `copies`   CRC, copy validity, which copy the bootloader uses, where the per-unit fields are
 - `secrets`  which fields are secrets; redaction
 - `locate`   finding the DCT in a blob, ELF, MCU image (raw or HEX) or SFLASH image (`load_dct_input`)
 - `toml_out` the model as text (`dct_to_toml`, `flatten`)

@@ -1,5 +1,6 @@
 """A DCT copy as the 3.5.2 bootloader and app judge it: the SDK CRC, whether a copy is valid, which of the two
-copies is used (`wiced_dct_get_current_address`), and per-unit patching (the serial fields, the CRC rewritten).
+copies is used (`wiced_dct_get_current_address`), and where the per-unit fields and the CRC field are (for
+serialize's patching).
 
 Rules: ../shared/docs/wiced-formats.md §2.2.
 """
@@ -7,7 +8,7 @@ Rules: ../shared/docs/wiced-formats.md §2.2.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable
 
 import crcmod
 
@@ -125,13 +126,3 @@ def dct_crc_field() -> tuple[int, int]:
     start, end = _crc_field_range()
     return start, end - start
 
-
-def patch_dct(dct: bytes, patches: Mapping[int, bytes], options: DctOptions, recompute_crc: bool) -> bytes:
-    """`dct` with bytes replaced at DCT offsets; with recompute_crc the header's crc32 is set to the SDK CRC of the
-    result (over the copy area, 0xFF padded), else it is left as it was."""
-    out = bytearray(dct)
-    for offset, value in patches.items():
-        if offset < 0 or offset + len(value) > len(out):
-            raise InputError(f"DCT offset 0x{offset:X}+{len(value)} is outside the DCT ({hexsize(len(out))})")
-        out[offset:offset + len(value)] = value
-    return set_crc(bytes(out), None, options.copy_size) if recompute_crc else bytes(out)
