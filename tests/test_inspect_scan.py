@@ -141,3 +141,18 @@ def test_a_file_the_read_ahead_could_not_read_is_read_by_load(sample_build, monk
         raw = path.read_bytes()
         assert (report["sha256"], report["crc32"]) == (hashlib.sha256(raw).hexdigest(), f"0x{zlib.crc32(raw):08x}")
         assert report["sum32"] == f"0x{sum(raw) & 0xFFFFFFFF:08x}"
+
+
+def test_names_not_utf8_are_shown_escaped(tmp_path: Path) -> None:
+    """A file whose name has a byte that is not UTF-8 is reported (and its JSON is valid) with that byte as \\xNN."""
+    import json
+    import os
+
+    from bundler.inspect.context import shown
+
+    assert shown("caf" + b"\xe9".decode("utf-8", "surrogateescape")) == "caf\\xe9"
+    os.makedirs(tmp_path / "in")
+    with open(os.fsencode(tmp_path / "in") + b"/img\xff.bin", "wb") as fh:
+        fh.write(b"\x00" * 64)
+    doc = batch.inspect_paths([tmp_path / "in"])
+    assert [f["file"] for f in json.loads(json.dumps(doc))["files"]] == [f"{tmp_path / 'in'}/img\\xff.bin"]

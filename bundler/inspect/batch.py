@@ -26,7 +26,7 @@ from .. import TOOL_NAME, __version__
 from ..checksums import crc32, hex32, memoized, sha256
 from ..errors import BundleError, InputError, hexsize
 from ..inputs import ELF_MAGIC, HEX_SUFFIXES, image_from_bytes, max_size_of, read_file, read_hex_file
-from .context import Context, FileReport, Loaded, MAX_FILE_SIZE
+from .context import MAX_FILE_SIZE, Context, FileReport, Loaded, shown
 from .dct import decode_dct_file
 from .detect import KINDS, detect_item
 from .elf import decode_elf
@@ -177,18 +177,14 @@ def _expand(paths: Iterable[str | Path], manifest_path: Path | None) -> list[tup
             try:
                 inside = sorted((q for q in p.rglob("*") if q.is_file()), key=lambda q: q.as_posix())
             except OSError as exc:
-                raise InputError(f"cannot list the folder: {exc.strerror}", _display(p)) from None
+                raise InputError(f"cannot list the folder: {exc.strerror}", shown(p)) from None
             for q in inside:
                 if q.resolve() == skip or q.suffix.lower() in SKIPPED_SUFFIXES or q.name.startswith("."):
                     continue
-                out.append((q, _display(q)))
+                out.append((q, shown(q)))
         else:
-            out.append((p, _display(p)))
+            out.append((p, shown(p)))
     return out
-
-
-def _display(p: Path) -> str:
-    return str(p).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class ReadAhead:

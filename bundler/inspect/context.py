@@ -68,3 +68,8 @@ class Loaded:
     base: int | None  # HEX: its lowest address; bin: None (where it goes is the kind's base)
     fmt: str  # "bin" | "hex" | "elf"
     file_sha256: str  # of the file itself
+
+
+def shown(name: str | Path) -> str:
+    """A file or path name as the report gives it: bytes that were not UTF-8 (surrogate-escaped) as \\xNN."""
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

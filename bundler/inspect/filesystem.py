@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BundleError
-from .context import FileReport
+from .context import FileReport, shown
 
 
 def decode_filesystem(rep: FileReport, blob: bytes, *, region: str | None) -> dict[str, Any]:
@@ -21,10 +21,6 @@ def decode_filesystem(rep: FileReport, blob: bytes, *, region: str | None) -> di
     files = []
     for e in entries:
         end = max(end, e.offset + e.size)
-        files.append({"path": _display_str(e.path), "is_dir": e.is_dir, "size": e.size, "offset": e.offset,
+        files.append({"path": shown(e.path), "is_dir": e.is_dir, "size": e.size, "offset": e.offset,
                       "sha256": e.sha256})
     return {"valid": True, "size": min(end, len(blob)), "files": files}
-
-
-def _display_str(s: str) -> str:
-    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
