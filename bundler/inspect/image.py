@@ -47,7 +47,8 @@ def sflash_image(rep: FileReport, item: Loaded, ctx: Context) -> tuple[bytes, Ch
                        manifest=ctx.manifest), chip
 
 
-def check_size(rep: FileReport, data: bytes, size: int, fill: int, what: str, base: int, manifest: dict[str, Any] | None) -> bytes:
+def check_size(rep: FileReport, data: bytes, size: int, fill: int, what: str, base: int,
+               manifest: dict[str, Any] | None) -> bytes:
     """A read-back longer than the chip/flash passes if the extra bytes are all fill; shorter fails. With a manifest
     the artefact's size is checked instead (in `verify`)."""
     if manifest is not None:
