@@ -218,7 +218,8 @@ def encode_sections(model: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
 
         out["bt_config"] = {
             "bluetooth_device_address": enc_mac(bt["bluetooth_device_address"], bp + ("bluetooth_device_address",)),
-            "bluetooth_device_name": enc_cstr(bt["bluetooth_device_name"], bt_size("bluetooth_device_name"), ctx, bp + ("bluetooth_device_name",)),
+            "bluetooth_device_name": enc_cstr(bt["bluetooth_device_name"], bt_size("bluetooth_device_name"), ctx,
+                                              bp + ("bluetooth_device_name",)),
             "bluetooth_device_class": enc_bytes(bt["bluetooth_device_class"], bt_size("bluetooth_device_class"), ctx,
                                                 bp + ("bluetooth_device_class",), exact=True),
             "ssp_debug_mode": enc_bool(bt["ssp_debug_mode"], bp + ("ssp_debug_mode",)),
