@@ -458,20 +458,14 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
 
 def _sector_hex_maker(place: DctPlace, image: Any, ranges: list[PatchRange]) -> Callable[[int, list[bytes]], bytes]:
     """Intel HEX of a unit's DCT sectors (every byte, so it replaces the sectors as a whole): the base sectors with
-    the unit's bytes in the ranges inside them."""
-    from .writers import intel_hex
+    the unit's bytes in the ranges inside them (only the records holding those are made per unit)."""
+    from .writers import PatchedHex
 
     offset, size = place.sectors
-    base = image.read(offset, offset + size)
-    inside = [(k, r.offset - offset) for k, r in enumerate(ranges) if r.file == place.file
+    inside = [(k, r.offset - offset, r.size) for k, r in enumerate(ranges) if r.file == place.file
               and offset <= r.offset and r.offset + r.size <= offset + size]
-
-    def make(_index: int, values: list[bytes]) -> bytes:
-        sectors = bytearray(base)
-        for k, at in inside:
-            sectors[at:at + len(values[k])] = values[k]
-        return intel_hex(sectors, image.base_address + offset)
-    return make
+    text = PatchedHex(image.read(offset, offset + size), image.base_address + offset, [(o, n) for _, o, n in inside])
+    return lambda _index, values: text.variant([(at, values[k]) for k, at, _ in inside])
 
 
 def _image_maker(image: Any, ranges: list[PatchRange], file: str) -> Callable[[int, list[bytes]], Content]:

@@ -150,3 +150,37 @@ class HexText:
     def chunks(self) -> Iterator[bytes]:
         return intel_hex_chunks(self.image, self.image.base_address,
                                 skip_fill=self.image.fill if self.skip_fill else None)
+
+
+class PatchedHex:
+    """Intel HEX of many variants of `data` (at `base`, 16-byte aligned) that differ only inside `ranges`
+    ((offset, size) pairs), e.g. a serialized run's per-unit DCT sectors: the text is made once, and a variant only
+    makes again the records its ranges fall in (records hold 16 bytes from aligned addresses: a change stays in
+    its records). Every variant's text is `intel_hex` of the variant's bytes."""
+
+    def __init__(self, data: Buffer, base: int, ranges: "list[tuple[int, int]]") -> None:
+        if base % RECORD:
+            raise ValueError("a patched HEX needs a 16-byte aligned base address")
+        self.data, self.base, self.text = bytes(data), base, intel_hex(data, base)
+        touched = sorted({at - at % RECORD for o, n in ranges for at in range(o, o + n)})
+        wanted, where, upper, pos = set(touched), {}, 0, 0
+        for line in self.text.splitlines(keepends=True):  # ":LLAAAATT...": type 04 sets the upper 16 address bits
+            kind, low = line[7:9], int(line[3:7], 16)
+            if kind == b"04":
+                upper = int(line[9:13], 16)
+            elif kind == b"00" and (upper << 16 | low) - base in wanted:
+                where[(upper << 16 | low) - base] = (pos, pos + len(line))
+            pos += len(line)
+        self.records = [(at, *where[at]) for at in touched]
+
+    def variant(self, patches: "list[tuple[int, bytes]]") -> bytes:
+        """The HEX text of `data` with each (offset, bytes) of `patches` (inside `ranges`) written over it."""
+        data = bytearray(self.data)
+        for offset, value in patches:
+            data[offset:offset + len(value)] = value
+        pieces, last = [], 0
+        for at, start, end in self.records:
+            pieces += (self.text[last:start], _record((self.base + at) & 0xFFFF, 0, bytes(data[at:at + RECORD])))
+            last = end
+        pieces.append(self.text[last:])
+        return b"".join(pieces)

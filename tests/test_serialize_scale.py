@@ -314,3 +314,49 @@ def test_a_run_killed_at_60_percent_keeps_the_previous_folder_and_burns_its_numb
     assert res.exit_code == 2 and "already issued" in res.output
     ok = serialize(toml, 2, f"SN{count + 4:08d}", "02:0A:F7:F0:00:00", out, state=state)  # after the burnt ones
     assert len(ok.units) == 2 and not list(tmp_path.glob(".out.staging-*"))
+
+
+# ---- per-unit HEX: only the touched records are made again, and every file reaches the disk ----
+
+@st.composite
+def hex_case(draw: st.DrawFn) -> tuple[bytes, int, list[tuple[int, bytes]]]:
+    data = draw(st.binary(min_size=1, max_size=0x900))
+    base = draw(st.sampled_from([0, 0x08004000, 0xFFF0, 0x0800FF80])) + 16 * draw(st.integers(0, 8))
+    patches = []
+    for _ in range(draw(st.integers(1, 4))):
+        size = draw(st.integers(1, min(40, len(data))))
+        offset = draw(st.sampled_from([0, len(data) - size, draw(st.integers(0, len(data) - size))]))
+        patches.append((offset, draw(st.binary(min_size=size, max_size=size))))
+    return data, base, patches
+
+
+@given(hex_case())
+def test_patched_hex_is_the_hex_of_the_patched_bytes(case: tuple[bytes, int, list[tuple[int, bytes]]]) -> None:
+    from bundler.writers import PatchedHex, intel_hex
+
+    data, base, patches = case
+    text = PatchedHex(data, base, [(o, len(v)) for o, v in patches])
+    unit = bytearray(data)
+    for offset, value in patches:
+        unit[offset:offset + len(value)] = value
+    assert text.variant(patches) == intel_hex(bytes(unit), base)
+    assert text.variant([(o, data[o:o + len(v)]) for o, v in patches]) == intel_hex(data, base)
+
+
+def test_many_unit_files_are_synced_once_the_first_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bundler.publish as publish
+
+    calls = {"fsync": 0, "sync": 0}
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls["fsync"] += 1
+        real_fsync(fd)
+
+    monkeypatch.setattr(publish.os, "fsync", fsync)
+    monkeypatch.setattr(publish.os, "sync", lambda: calls.__setitem__("sync", calls["sync"] + 1))
+    toml = copy_sample(tmp_path / "p", crc="computed")
+    result = serialize(toml, 100, "SN00000001", "02:0A:F7:00:00:10", tmp_path / "out")
+    assert len(result.files) == len(list((tmp_path / "out").rglob("*.*"))) > publish.FSYNC_EACH
+    assert calls == ({"fsync": publish.FSYNC_EACH, "sync": 1} if sys.platform.startswith("linux") else
+                     {"fsync": len(result.files), "sync": 0})
