@@ -3,20 +3,28 @@
 A board file describes the MCU's internal flash (base, size, sectors, named regions), where the DCT copies are, and
 the serial-flash rules of the SDK build (LUT location, first component sector, sector size, sector-count rule).
 `layouts/chips.toml` lists the serial-flash parts the SDK driver knows. A new board is a new TOML file.
+
+The layouts ship inside the package (`bundler.layouts`, mapped from the repository's top-level layouts/ by
+setup.py) and are found with importlib.resources. A build embeds the resolved board and chip tables in its manifest
+(`embed`), so that `from_manifest` gives readers of a bundle the layout it was built with, wherever it came from.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import ConfigError, InputError, hexsize
 from .inputs import is_file
 
-LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "layouts"
+# every supported install (editable, plain, wheel, pipx) puts the package data on the file system
+LAYOUTS_DIR = Path(str(resources.files("bundler.layouts")))
 SECTOR_COUNT_RULES = ("sdk", "ceil")
 
 
@@ -96,8 +104,10 @@ class Board:
     mcu: McuLayout
     dct: DctLayout
     sflash: SflashLayout
-    path: Path
+    path: Path  # the board file, or the manifest it was embedded in
     spi: Mapping[str, Any] = field(default_factory=dict)  # raw [sflash.spi]; validated by the line-kit generator
+    data: Mapping[str, Any] = field(default_factory=dict)  # the resolved tables (extends merged): what a manifest embeds
+    source: str = "file"  # "installed": by name from LAYOUTS_DIR; "file": a board file given by path
 
 
 @dataclass(frozen=True)
@@ -106,12 +116,14 @@ class Chip:
     jedec_id: int
     size: int
     sector_size: int
+    data: Mapping[str, Any] = field(default_factory=dict)  # the chip's table, as a manifest embeds it
+    source: str = "inline"  # "installed": by name from chips.toml; "inline": a table in bundle.toml
 
 
 class _Table:
     """Typed access to one TOML table with one-line errors naming file and key; rejects unknown keys."""
 
-    def __init__(self, data: Any, where: str, path: Path) -> None:
+    def __init__(self, data: Any, where: str, path: Path | str) -> None:
         if not isinstance(data, dict):
             raise ConfigError(f"[{where}] must be a table", path)
         self.data, self.where, self.path, self.used = data, where, path, set[str]()
@@ -188,13 +200,23 @@ def load_board(name_or_path: str | Path, referrer: Path | None = None) -> Board:
     the bundle.toml that names it)."""
     path = _resolve(name_or_path, "boards", None if referrer is None else referrer.parent)
     if not is_file(path):
-        known = sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
-        raise ConfigError(f"board layout {str(name_or_path)!r} not found at {path} (known boards: {', '.join(known)})",
-                          referrer or path)
-    top = _Table(_board_toml(path, [path]), "", path)
-    top.used.add("extends")
+        raise ConfigError(f"board layout {str(name_or_path)!r} not found at {path} (known boards: "
+                          f"{', '.join(board_names())})", referrer or path)
+    data = _board_toml(path, [path])
+    data.pop("extends", None)  # resolved: the merged tables say everything
+    return _board(data, path.stem, path, path, "file" if Path(name_or_path).suffix == ".toml" else "installed")
+
+
+def board_names() -> list[str]:
+    """The boards installed with the tool (LAYOUTS_DIR/boards/*.toml)."""
+    return sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
+
+
+def _board(data: dict[str, Any], board_id: str, path: Path, where: Path | str, source: str) -> Board:
+    """A Board from resolved tables; errors name `where` (a board file, or a manifest's embedded layout)."""
+    top = _Table(data, "", where)
     board = Board(
-        id=path.stem,
+        id=board_id,
         name=top.str("name"),
         description=top.str("description", ""),
         sdk=top.str("sdk", ""),
@@ -203,9 +225,11 @@ def load_board(name_or_path: str | Path, referrer: Path | None = None) -> Board:
         sflash=_sflash(top.table("sflash")),
         path=path,
         spi=top.table("sflash").data.get("spi", {}),
+        data=data,
+        source=source,
     )
     top.done()
-    _check_board(board)
+    _check_board(board, where)
     return board
 
 
@@ -312,9 +336,9 @@ def _sflash(t: _Table) -> SflashLayout:
     return sflash
 
 
-def _check_board(board: Board) -> None:
+def _check_board(board: Board, path: Path | str) -> None:
     """Cross-checks: regions inside flash, no overlap, on sector boundaries; DCT copies name regions."""
-    mcu, path = board.mcu, board.path
+    mcu = board.mcu
     flash = Region("flash", mcu.flash_base, mcu.flash_size)
     if sum(mcu.sectors) != mcu.flash_size:
         raise ConfigError(f"[mcu] sectors add up to {hexsize(sum(mcu.sectors))}, flash_size is {hexsize(mcu.flash_size)}", path)
@@ -355,21 +379,126 @@ def chip_names() -> list[str]:
 def load_chip(spec: str | Mapping[str, Any], path: Path | None = None) -> Chip:
     """A chip by name from layouts/chips.toml, or an inline table with the same keys."""
     chips_path = LAYOUTS_DIR / "chips.toml"
+    source = "inline"
     if isinstance(spec, str):
         known = _chip_tables()
         if spec not in known:
             hint = difflib.get_close_matches(spec, list(known), n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise ConfigError(f"unknown chip {spec!r}{suggestion}; known: {', '.join(sorted(known))}", path or chips_path)
-        spec, path = known[spec], chips_path
-    t = _Table(dict(spec), "chip", path or chips_path)
+        spec, path, source = known[spec], chips_path, "installed"
+    return _chip(dict(spec), path or chips_path, source)
+
+
+def _chip(data: dict[str, Any], where: Path | str, source: str) -> Chip:
+    t = _Table(data, "chip", where)
     chip = Chip(
         name=t.str("name"),
         jedec_id=t.int("jedec_id"),
         size=t.int("size", minimum=1),
         sector_size=t.int("sector_size", 4096, minimum=1),
+        data=data,
+        source=source,
     )
     t.done()
     if chip.size % chip.sector_size:
         raise ConfigError(f"[chip] size {hexsize(chip.size)} is not a multiple of sector_size", t.path)
     return chip
+
+
+# ------------------------------------------------------------------------------------- layouts in a manifest
+# The manifest's `layouts` holds the resolved board and chip tables with the SHA-256 of each (of its canonical
+# JSON), so that a bundle is read with the layout it was built with even where that layout is not installed.
+
+
+def layout_sha256(data: Mapping[str, Any]) -> str:
+    """SHA-256 of a layout's canonical JSON: keys sorted, no spaces, UTF-8."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embed(board: Board, chip: Chip) -> dict[str, Any]:
+    """The manifest's `layouts` object for a build with `board` and `chip`."""
+    for what, data, where in (("board", board.data, board.path), ("chip", chip.data, "[chip]")):
+        try:
+            layout_sha256(data)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{what} layout: a value is not a number, string, boolean, array or table "
+                              "(dates and non-finite numbers cannot go into the manifest)", where) from None
+    return {"board": {"id": board.id, "source": board.source, "sha256": layout_sha256(board.data),
+                      "data": board.data},
+            "chip": {"name": chip.name, "source": chip.source, "sha256": layout_sha256(chip.data), "data": chip.data}}
+
+
+def from_manifest(doc: Mapping[str, Any], path: Path) -> tuple[Board, Chip, list[str]]:
+    """The board and chip a (schema-valid) manifest was built with, and notes on installed layouts of the same
+    name that disagree with it. An embedded layout edited after the build is refused naming the field. A manifest
+    from before layouts were embedded names them only: the installed ones are used."""
+    embedded = doc.get("layouts")
+    if embedded is None:
+        mc = doc["chip"]
+        chip = next((c for c in (load_chip(n) for n in chip_names()) if c.name == mc["name"] and c.size == mc["size"]),
+                    None) or Chip(mc["name"], int(mc["jedec_id"], 16), mc["size"], mc["sector_size"])
+        return load_board(doc["board"]["layout"]), chip, []
+    notes: list[str] = []
+    eb, ec = embedded["board"], embedded["chip"]
+    # only names the installed tool lists: an id from the manifest never becomes a path
+    installed_board = _installed(lambda: load_board(eb["id"]).data) \
+        if eb["source"] == "installed" and eb["id"] in board_names() else None
+    installed_chip = _chip_tables().get(ec["name"]) if ec["source"] == "installed" else None
+    board = _board(dict(eb["data"]), eb["id"], path, f"{path}: layouts.board.data", eb["source"])
+    chip = _chip(dict(ec["data"]), f"{path}: layouts.chip.data", ec["source"])
+    mb, mc = doc["board"], doc["chip"]
+    _check_embedded(path, "board", eb, installed_board, {
+        "id": (board.id, mb["layout"], "board.layout"), "data.name": (board.name, mb["name"], "board.name"),
+        "data.mcu.flash_base": (board.mcu.flash_base, mb["flash_base"], "board.flash_base"),
+        "data.mcu.flash_size": (board.mcu.flash_size, mb["flash_size"], "board.flash_size")})
+    _check_embedded(path, "chip", ec, installed_chip, {
+        "data.name": (chip.name, mc["name"], "chip.name"), "name": (ec["name"], mc["name"], "chip.name"),
+        "data.jedec_id": (chip.jedec_id, int(mc["jedec_id"], 16), "chip.jedec_id"),
+        "data.size": (chip.size, mc["size"], "chip.size"),
+        "data.sector_size": (chip.sector_size, mc["sector_size"], "chip.sector_size")})
+    for what, name, data, installed in (("board", eb["id"], eb["data"], installed_board),
+                                        ("chip", ec["name"], ec["data"], installed_chip)):
+        at = None if installed is None else _difference(installed, data)
+        if at is not None:
+            notes.append(f"{path}: layouts.{what}: the installed {what} layout {name!r} differs from the one this "
+                         f"bundle was built with (at {at}); the manifest's is used")
+    return board, chip, notes
+
+
+def _installed(read: Any) -> Any:
+    """An installed layout's data, or None where it does not load."""
+    try:
+        return read()
+    except ConfigError:
+        return None
+
+
+def _check_embedded(path: Path, what: str, entry: Mapping[str, Any], installed: Any,
+                    facts: Mapping[str, tuple[Any, Any, str]]) -> None:
+    """Refuse an embedded layout that was edited: one that contradicts the manifest's own board/chip fields, or
+    whose data no longer has its SHA-256 (the field is named by comparing with the installed layout, if any)."""
+    for field_name, (embedded, stated, other) in facts.items():
+        if embedded != stated:
+            raise InputError(f"layouts.{what}.{field_name}: {embedded!r} contradicts {other} {stated!r} "
+                             "(the manifest was edited)", path)
+    actual = layout_sha256(entry["data"])
+    if actual != entry["sha256"]:
+        at = None if installed is None or layout_sha256(installed) != entry["sha256"] else \
+            _difference(installed, entry["data"])
+        raise InputError(f"layouts.{what}.data{'' if at is None else '.' + at}: edited after the build (the data's "
+                         f"SHA-256 is {actual}, layouts.{what}.sha256 says {entry['sha256']})", path)
+
+
+def _difference(a: Any, b: Any, at: str = "") -> str | None:
+    """The first key path (`mcu.regions[3].size`) where two layout tables differ, or None if they are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            found = _difference(a.get(key), b.get(key), f"{at}.{key}" if at else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := _difference(x, y, f"{at}[{i}]"))), None)
+    return None if a == b and type(a) is type(b) else (at or "(top level)")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from . import TOOL_NAME, __version__
 from .checksums import Checksums, hex32
 from .errors import ConfigError, InputError
+from .layout import embed
 
 if TYPE_CHECKING:  # types only: reading a manifest (inspect, the line kit) needs neither the config nor the images
     from .config import Project
@@ -86,6 +87,7 @@ def make_manifest(project: Project, artefacts: list[Artefact], dct_used: bytes, 
     doc["lut"] = [{"index": e.index, "name": e.name, "start_sector": e.start_sector, "sector_count": e.sector_count,
                    "secure": e.secure} for e in sflash.lut or []]
     doc["artefacts"] = [artefact_entry(a) for a in artefacts]
+    doc["layouts"] = embed(board, chip)  # the bundle reads back without the layout files (layout.from_manifest)
     return doc
 
 

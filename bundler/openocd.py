@@ -460,9 +460,13 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
 
     where: str | Path = "[sflash.spi]"
     if spi is None:
-        from .layout import load_board
+        import warnings
 
-        board = load_board(doc["board"]["layout"])
+        from .layout import from_manifest
+
+        board, _, notes = from_manifest(doc, manifest_path)  # the layout the bundle was built with
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
         spi, where = board.spi, board.path
     settings = spi_settings(spi, where)
     config = helper_config(settings, jedec_id, chip_size, sector_size)

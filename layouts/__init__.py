@@ -1,0 +1,1 @@
+"""Board and chip layouts, installed as the package data `bundler.layouts` (see setup.py and bundler/layout.py)."""
