@@ -7,22 +7,122 @@ Heavy modules (construct, intelhex, elftools, rich, jsonschema) are imported ins
 from __future__ import annotations
 
 import gc
+import importlib
+import re
+import sys
+import warnings
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import typer
+# typer 0.28 (pinned in pyproject) carries its own copy of click: parameter types and usage errors come from there
+from typer import _click as click
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.types import ParamType
+from typer._types import TyperChoice
+from typer.core import TyperGroup
 
+from . import TOOL_NAME, __version__
 from .errors import BundleError
+
+EXIT_CODES = "Exit codes: 0 ok, 1 a verification failed, 2 an input could not be read or understood."
+WORKFLOW = ("build", "inspect", "serialize", "openocd", "dct", "fs", "keygen", "version")  # order in `bundle -h`
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def epilog(*examples: str, codes: str = EXIT_CODES) -> str:
+    """The end of a command's help: example lines (kept as written) and the exit codes."""
+    return "\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples) + f"\n\n{codes}"
+
+
+class _Group(TyperGroup):
+    """Commands in workflow order; a wrong option or value is one line on stderr (exit 2), like every other
+    bad input, instead of click's usage block."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: WORKFLOW.index(n) if n in WORKFLOW else len(WORKFLOW))
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rc = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(0)
+        except UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else TOOL_NAME
+            click.echo(f"error: {where}: {exc.format_message()} (see '{where} -h')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rc if isinstance(rc, int) else 0)
+
+
+class Size(ParamType):
+    """A size in bytes: 65536, 0x10000, 64k, 1M (k = 1024, M = 1024 * 1024)."""
+
+    name = "size"
+    _FORM = re.compile(r"(0x[0-9a-f]+|[0-9]+)([km]?)", re.IGNORECASE)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "<size>"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        found = self._FORM.fullmatch(str(value).strip())
+        if found is None:
+            self.fail(f"{value!r} is not a size (e.g. 65536, 0x10000, 64k, 1M)", param, ctx)
+        return int(found[1], 0) * {"": 1, "k": 1 << 10, "m": 1 << 20}[found[2].lower()]
+
+
+class Choices(TyperChoice[str]):
+    """The values of a library constant (e.g. openocd.ADAPTERS), read only when help is shown or a value is
+    checked: `bundle -h` does not import the library module."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._source = (module, name)
+        self.case_sensitive = True
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        module, name = self._source
+        return tuple(getattr(importlib.import_module(f"bundler.{module}"), name))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{TOOL_NAME} {__version__}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="bundle",
-    help="Offline WICED SDK 3.5.2 image bundler.\n\nExit codes: 0 ok, 1 verification failed, 2 bad input.",
+    cls=_Group,
+    help="Offline WICED SDK 3.5.2 image bundler.",
+    epilog=epilog("bundle build samples/ota_demo/bundle.toml --out out/",
+                  "bundle inspect out/ --manifest out/manifest.json"),
+    context_settings=HELP,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: importing rich for it would cost ~80 ms at every start
 )
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
+    pass
 
 
 def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,7 +146,7 @@ def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`@command()` registers a Typer command on `app` wrapped by `_clean_errors`."""
+    """`@command(name, epilog=epilog(...))` registers a Typer command on `app` wrapped by `_clean_errors`."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         return app.command(*args, **kwargs)(_clean_errors(fn))
@@ -59,7 +159,8 @@ _EQUIPMENT_HELP = ("programmer family whose checksum the job sheet prints large 
                    "[output] equipment)")
 
 
-@command("build")
+@command("build", epilog=epilog("bundle build bundle.toml --out out/",
+                                 "bundle build bundle.toml -o out/ --sign keys/bundle-signing.key"))
 def build(
     config: Path = typer.Argument(..., help="bundle.toml describing the product"),
     out: Path = typer.Option(..., "--out", "-o", help="output folder (replaced as a whole when the build succeeds)"),
@@ -80,7 +181,8 @@ def build(
 
 
 # ---- fs: WicedFS read-only filesystem images (issue 5) ----
-fs_app = typer.Typer(help="WicedFS read-only filesystem images: build, list, extract.", no_args_is_help=True)
+fs_app = typer.Typer(help="WicedFS read-only filesystem images: build, list, extract.", no_args_is_help=True,
+                     epilog=epilog("bundle fs build resources/ -o fs.bin", "bundle fs ls fs.bin"))
 app.add_typer(fs_app, name="fs")
 
 _WIDE_HELP = "64-bit-length flavour (mk_wicedfs64); default is the SDK's 32-bit mk_wicedfs32"
@@ -92,25 +194,22 @@ def _read_input(path: Path) -> bytes:
     return read_file(path, max_size=MAX_IMAGE_BYTES)[0]  # a regular file no larger than any image
 
 
-@fs_app.command("build")
+@fs_app.command("build", epilog=epilog("bundle fs build resources/ -o fs.bin",
+                                       "bundle fs build resources/ --out fs.bin --max-size 1M"))
 @_clean_errors
 def fs_build(
     folder: Path = typer.Argument(..., help="folder whose tree becomes the image"),
-    output: Path = typer.Option(..., "--output", "-o", help="image file to write"),
+    output: Path = typer.Option(..., "--out", "-o", "--output", help="image file to write"),
     wide: bool = typer.Option(False, "--wide", help=_WIDE_HELP),
-    max_size: str = typer.Option(None, "--max-size", help="slot size in bytes (e.g. 0x100000); refuse a bigger image"),
+    max_size: int = typer.Option(None, "--max-size", click_type=Size(),
+                                 help="slot size (65536, 0x10000, 64k, 1M); refuse a bigger image"),
 ) -> None:
     """Make a WicedFS image from FOLDER (deterministic: sorted names, no timestamps)."""
-    from .errors import InputError, OutputError
+    from .errors import OutputError
     from .output import atomic_write
     from .wicedfs import build_image
 
-    limit = None
-    if max_size is not None:
-        try:
-            limit = int(max_size, 0)
-        except ValueError:
-            raise InputError(f"--max-size: '{max_size}' is not a number (e.g. 1048576 or 0x100000)") from None
+    limit = max_size
     if output.resolve().is_relative_to(folder.resolve()):
         raise OutputError("is inside the input folder; write the image elsewhere", output)
     image = build_image(folder, wide=wide, max_size=limit)
@@ -118,7 +217,7 @@ def fs_build(
     typer.echo(f"{output}  {len(image)} bytes")
 
 
-@fs_app.command("ls")
+@fs_app.command("ls", epilog=epilog("bundle fs ls fs.bin", "bundle fs ls fs.bin --json"))
 @_clean_errors
 def fs_ls(
     image: Path = typer.Argument(..., help="WicedFS image file"),
@@ -143,7 +242,7 @@ def fs_ls(
             typer.echo(f"{e.size:>10}  0x{e.offset:08X}  {e.sha256}  {shown}")
 
 
-@fs_app.command("extract")
+@fs_app.command("extract", epilog=epilog("bundle fs extract fs.bin extracted/"))
 @_clean_errors
 def fs_extract(
     image: Path = typer.Argument(..., help="WicedFS image file"),
@@ -161,11 +260,12 @@ def fs_extract(
 
 # ---- dct: device configuration table (issue 4) ----
 dct_app = typer.Typer(help="The DCT (device configuration table): decode a DCT blob, DCT ELF or MCU image.",
-                      no_args_is_help=True)
+                      no_args_is_help=True, epilog=epilog("bundle dct decode out/mcu.bin"))
 app.add_typer(dct_app, name="dct")
 
 
-@dct_app.command("decode")
+@dct_app.command("decode", epilog=epilog("bundle dct decode out/sflash.bin --manifest out/manifest.json",
+                                          "bundle dct decode old/DCT.bin --toml > dct.toml"))
 @_clean_errors
 def dct_decode(
     file: Path = typer.Argument(..., help="DCT blob, DCT ELF (DCT.elf / DCT.stripped.elf), MCU image (.bin or .hex) or SFLASH image"),
@@ -201,7 +301,8 @@ def dct_decode(
 
 
 # ---- serialize: per-unit serial number and MAC (issue 4) ----
-@command("serialize")
+@command("serialize", epilog=epilog("bundle serialize bundle.toml -n 500 --serial-start SN00001001 "
+                                     "--mac-start 02:0A:F7:00:10:00 --out run/ --state issued.json"))
 def serialize_cmd(
     config: Path = typer.Argument(..., help="bundle.toml describing the product"),
     count: int = typer.Option(..., "--count", "-n", help="number of units"),
@@ -232,7 +333,7 @@ def serialize_cmd(
         typer.echo(line)
 
 
-@command("keygen")
+@command("keygen", epilog=epilog("bundle keygen --out keys/"))
 def keygen(
     out: Path = typer.Option(Path("."), "--out", "-o", help="folder for the key pair"),
     name: str = typer.Option("bundle-signing", "--name", help="file name stem: <name>.key and <name>.pub"),
@@ -246,11 +347,12 @@ def keygen(
 
 
 # ---- openocd: production-line kit (issue 9) ----
-@command("openocd")
+@command("openocd", epilog=epilog("bundle openocd out/manifest.json --adapter stlink --out line-kit/",
+                                   "bundle openocd run/manifest.json -a jlink -o line-kit/ --pubkey keys/bundle-signing.pub"))
 def openocd_kit(
     manifest: Path = typer.Argument(..., help="manifest.json written by `bundle build`"),
-    adapter: str = typer.Option(..., "--adapter", "-a",
-                                help="stlink, olimex-arm-usb-ocd-h, ftdi (Olimex ARM-USB-TINY-H) or jlink"),
+    adapter: str = typer.Option(..., "--adapter", "-a", click_type=Choices("openocd", "ADAPTERS"),
+                                help="debug adapter (ftdi: Olimex ARM-USB-TINY-H)"),
     out: Path = typer.Option(..., "--out", "-o", help="kit folder (replaced as a whole)"),
     helper: Path = typer.Option(None, "--helper", help="sflash helper ELF to use instead of the built-in one "
                                                        "(e.g. the SDK's waf.sflash_write-NoOS-<platform>.elf)"),
@@ -268,12 +370,18 @@ def openocd_kit(
 
 
 # ---- inspect: decode and verify images (issue 3) ----
-@command("inspect")
+@command("inspect", epilog=epilog(
+    "bundle inspect returned/ --manifest out/manifest.json",
+    "bundle inspect dump.bin --kind sflash --chip-size 16M",
+    codes="Exit codes: 0 all good; 1 a verification failed (a region differs from the manifest, a byte outside every "
+          "region is not erased, no valid DCT copy, a LUT entry past the chip, ...); 2 an input could not be read or "
+          "understood (missing file, unknown kind: use --kind, bad manifest)."))
 def inspect_cmd(
     paths: list[Path] = typer.Argument(..., help="image files or folders (every file inside, sorted)"),
     manifest: Path = typer.Option(None, "--manifest", "-m", help="manifest.json to verify the files against"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document (schema: bundler/schemas/inspect.schema.json)"),
-    kind: str = typer.Option(None, "--kind", help="force the kind: mcu | sflash | dct | app | filesystem | wifi_firmware"),
+    kind: str = typer.Option(None, "--kind", click_type=Choices("inspect", "KINDS"),
+                             help="force the kind (default: detected)"),
     board: str = typer.Option(None, "--board", help="board layout (default: the manifest's, else bcm943362wcd4)"),
     chip: str = typer.Option(None, "--chip", help="serial-flash chip (default: the manifest's, else from the size)"),
     pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
@@ -281,12 +389,7 @@ def inspect_cmd(
     map_svg: Path = typer.Option(None, "--map", help="also write an SVG memory map of the MCU/SFLASH images"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="one verdict line per file, then the summary line"),
 ) -> None:
-    """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file.
-
-    Exit codes: 0 all good; 1 a verification failed (a region differs from the manifest, a byte outside every
-    region is not erased, no valid DCT copy, a LUT entry past the chip, ...); 2 an input could not be read or
-    understood (missing file, unknown kind: use --kind, bad manifest).
-    """
+    """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file."""
     from .inspect import inspect_paths
     from .report import Renderer
 
@@ -310,7 +413,18 @@ def inspect_cmd(
     raise typer.Exit(report["exit_code"])
 
 
+@command("version", epilog=epilog("bundle version", codes="Exit codes: 0."))
+def version() -> None:
+    """Print the version (as `bundle --version`)."""
+    _version(True)
+
+
+def _warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    typer.echo(f"warning: {message}", err=True)  # one line, without Python's file:line decoration
+
+
 def main() -> None:
+    warnings.showwarning = _warning
     try:
         app()
     finally:
