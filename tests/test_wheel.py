@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,8 +17,12 @@ from conftest import ROOT
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
-    out = tmp_path_factory.mktemp("wheel")
-    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+    out, src = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("clone")
+    # from a copy of the clone's files: setuptools would reuse a stale build/ folder of the working tree
+    for path in _tracked():
+        (src / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, src / path)
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     found, = out.glob("wiced_bundle-*.whl")
@@ -25,9 +30,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 
 
 def _tracked(*patterns: str) -> list[str]:
-    """Files of the repository (git's view: what a clone has) matching the patterns."""
-    res = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--", *patterns], capture_output=True, text=True,
-                         check=True)
+    """Files of the repository (git's view: what a clone has, plus new files not ignored) matching the patterns."""
+    res = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard", "--", *patterns],
+                         capture_output=True, text=True, check=True)
     return res.stdout.splitlines()
 
 
