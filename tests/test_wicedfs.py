@@ -415,7 +415,7 @@ def test_cli_wide_round_trip(tmp_path: Path) -> None:
         (["fs", "ls", "{tmp}/junk.bin"], "not a WicedFS image"),
         (["fs", "extract", "{tmp}/junk.bin", "{tmp}/x"], "not a WicedFS image"),
         (["fs", "build", "{tmp}/src", "-o", "{tmp}/fs.bin", "--max-size", "16"], "larger than its slot"),
-        (["fs", "build", "{tmp}/src", "-o", "{tmp}/fs.bin", "--max-size", "lots"], "not a number"),
+        (["fs", "build", "{tmp}/src", "-o", "{tmp}/fs.bin", "--max-size", "lots"], "is not a size (e.g. 65536, 0x10000, 64k, 1M)"),
         (["fs", "build", "{tmp}/src", "-o", "{tmp}/src/fs.bin"], "inside the input folder"),
         (["fs", "build", "{tmp}/nope", "-o", "{tmp}/fs.bin"], "not a folder"),
     ],
