@@ -406,6 +406,18 @@ def _chip(data: dict[str, Any], where: Path | str, source: str) -> Chip:
     return chip
 
 
+def unknown_chip(size: int, sector_size: int, why: str) -> Chip:
+    """A serial-flash part known only by its size (`inspect --chip-size`, or a dump's size): JEDEC ID unknown (0)."""
+    amount = f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size / 1024:g} KiB"
+    return Chip(f"unknown {amount} chip ({why})", 0, size, sector_size, sdk_size_known=False)
+
+
+def plausible_chip_size(size: int, sector_size: int) -> bool:
+    """Serial NOR flash comes in powers of two, 512 Kbit to 2 Gbit: a dump of such a size is taken to be a whole
+    chip of that size."""
+    return 1 << 16 <= size <= 1 << 28 and size & (size - 1) == 0 and size % sector_size == 0
+
+
 # ------------------------------------------------------------------------------------- layouts in a manifest
 # The manifest's `layouts` holds the resolved board and chip tables with the SHA-256 of each (of its canonical
 # JSON), so that a bundle is read with the layout it was built with even where that layout is not installed.
