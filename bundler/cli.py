@@ -269,7 +269,10 @@ app.add_typer(dct_app, name="dct")
 @_clean_errors
 def dct_decode(
     file: Path = typer.Argument(..., help="DCT blob, DCT ELF (DCT.elf / DCT.stripped.elf), MCU image (.bin or .hex) or SFLASH image"),
-    board: str = typer.Option("bcm943362wcd4", "--board", help="board layout (name or layouts/boards/*.toml path)"),
+    board: str = typer.Option(None, "--board", help="board layout: a name or a board file (default: the manifest's, "
+                                                    "else bcm943362wcd4)"),
+    manifest: Path = typer.Option(None, "--manifest", "-m", help="manifest.json of the bundle the file comes from: "
+                                                                 "read with the board layout it embeds"),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="print keys, passphrases and PEM text"),
     as_toml: bool = typer.Option(False, "--toml", help="print a [dct] table that rebuilds the same bytes"),
     as_json: bool = typer.Option(False, "--json", help="print the decoded fields as JSON"),
@@ -280,8 +283,14 @@ def dct_decode(
     from .dct.codec import decode_dct
     from .dct.locate import load_dct_input
     from .dct.toml_out import dct_to_toml, flatten
+    from .layout import DEFAULT_BOARD
 
-    data, options, note = load_dct_input(file, board)
+    layout: Any = board or DEFAULT_BOARD
+    if manifest is not None and board is None:
+        from .manifest import load_with_layouts
+
+        layout = load_with_layouts(manifest)[2]
+    data, options, note = load_dct_input(file, layout)
     if as_toml:
         typer.echo(dct_to_toml(data, options, file.parent, show_secrets=show_secrets), nl=False)
         return
@@ -383,7 +392,10 @@ def inspect_cmd(
     kind: str = typer.Option(None, "--kind", click_type=Choices("inspect", "KINDS"),
                              help="force the kind (default: detected)"),
     board: str = typer.Option(None, "--board", help="board layout (default: the manifest's, else bcm943362wcd4)"),
-    chip: str = typer.Option(None, "--chip", help="serial-flash chip (default: the manifest's, else from the size)"),
+    chip: str = typer.Option(None, "--chip", help="serial-flash chip, a name from chips.toml (default: the "
+                                                  "manifest's, else a chip of the image's size)"),
+    chip_size: int = typer.Option(None, "--chip-size", click_type=Size(),
+                                  help="serial-flash chip known only by its size (16M, 0x1000000): JEDEC ID unknown"),
     pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
                                                        "(manifest.json.sig) does not verify"),
     map_svg: Path = typer.Option(None, "--map", help="also write an SVG memory map of the MCU/SFLASH images"),
@@ -401,7 +413,8 @@ def inspect_cmd(
             raise InputError("--pubkey verifies a manifest's signature: give --manifest too")
         verify(manifest, pubkey)
     out = Renderer(as_json=as_json, quiet=quiet)
-    report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip, listener=out)
+    report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip, chip_size=chip_size,
+                           listener=out)
     out.end(report)
     if map_svg is not None:
         from .output import atomic_write

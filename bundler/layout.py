@@ -26,6 +26,7 @@ from .inputs import is_file
 # every supported install (editable, plain, wheel, pipx) puts the package data on the file system
 LAYOUTS_DIR = Path(str(resources.files("bundler.layouts")))
 SECTOR_COUNT_RULES = ("sdk", "ceil")
+DEFAULT_BOARD = "bcm943362wcd4"  # what inspect and dct decode read with when neither --board nor a manifest says
 
 
 @dataclass(frozen=True)

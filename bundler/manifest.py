@@ -16,6 +16,7 @@ from .layout import embed
 
 if TYPE_CHECKING:  # types only: reading a manifest (inspect, the line kit) needs neither the config nor the images
     from .config import Project
+    from .layout import Board, Chip
     from .image import Image
     from .stream import Content
 
@@ -118,6 +119,20 @@ def load(path: Path) -> tuple[dict[str, Any], str]:
     doc = parse_json(raw, path)
     validate(doc, str(path))
     return doc, source.sha256
+
+
+def load_with_layouts(path: Path) -> tuple[dict[str, Any], str, Board, Chip, list[str]]:
+    """`load`, plus the board and chip the bundle was built with (`layout.from_manifest`: the embedded layouts)
+    and the notes on installed layouts of the same name that differ, which are also given as warnings."""
+    import warnings
+
+    from .layout import from_manifest
+
+    doc, digest = load(path)
+    board, chip, notes = from_manifest(doc, path)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return doc, digest, board, chip, notes
 
 
 _validator: Any = None  # the compiled schema, built at the first validate()

@@ -443,7 +443,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
 
     `spi` overrides the board layout's [sflash.spi] table (tests, boards without a layout entry). With `pubkey`,
     a manifest whose signature (manifest.json.sig) does not verify is refused before anything else."""
-    from .manifest import load as load_manifest
+    from .manifest import load_with_layouts
     from .publish import publish
 
     manifest_path = Path(manifest_path)
@@ -453,20 +453,14 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         from .signing import verify
 
         verify(manifest_path, pubkey)
-    doc, _ = load_manifest(manifest_path)  # checked against the manifest schema: the fields below are typed
+    # checked against the manifest schema (the fields below are typed); the board it was built with
+    doc, _, board, _, _ = load_with_layouts(manifest_path)
     chip = doc["chip"]
     chip_name, jedec_id, chip_size, sector_size = chip["name"], int(chip["jedec_id"], 16), chip["size"], \
         chip["sector_size"]
 
     where: str | Path = "[sflash.spi]"
     if spi is None:
-        import warnings
-
-        from .layout import from_manifest
-
-        board, _, notes = from_manifest(doc, manifest_path)  # the layout the bundle was built with
-        for note in notes:
-            warnings.warn(note, stacklevel=2)
         spi, where = board.spi, board.path
     settings = spi_settings(spi, where)
     config = helper_config(settings, jedec_id, chip_size, sector_size)

@@ -80,6 +80,9 @@ def test_custom_board_bundle_reads_back_without_its_board_file(custom: Path, tmp
     report = json.loads(res.stdout)
     assert report["board"] == {"name": "My board", "layout": "myboard"}
     assert report["summary"]["ok"] == report["summary"]["files"] >= 3
+    res = run("dct", "decode", custom / "out" / "sflash.bin", "--manifest", manifest, "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["mfg_info"]["serial_number"] == "SN00000001"
     res = run("openocd", manifest, "--adapter", "stlink", "--out", tmp_path / "kit", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "kit" / "program.sh").is_file()
@@ -121,6 +124,7 @@ def test_edited_embedded_layout_is_refused_naming_the_field(sample_build, tmp_pa
     assert isinstance(info.value, InputError) or type(info.value).__name__ == "ConfigError"
     assert str(info.value).startswith(f"{manifest}: ")
     for args in (["inspect", manifest.parent, "--manifest", manifest],
+                 ["dct", "decode", manifest.parent / "mcu.bin", "--manifest", manifest],
                  ["openocd", manifest, "-a", "stlink", "-o", tmp_path / "kit"]):
         res = run(*args, cwd=tmp_path)
         assert res.returncode == 2, (args, res.stdout[-1000:], res.stderr)
@@ -144,17 +148,22 @@ def test_an_installed_layout_that_differs_is_reported(sample_build, tmp_path: Pa
 
     def older(doc: dict) -> None:
         board = doc["layouts"]["board"]
-        board["data"]["mcu"]["sram_size"] = 0x10000
+        board["data"]["sflash"]["spi"]["prescaler"] = 2  # a setting only the line kit uses
         board["sha256"] = canonical_sha256(board["data"])
 
     manifest = _edited(out / "manifest.json", tmp_path, older)
     doc, _ = load_manifest(manifest)
     board, chip, notes = from_manifest(doc, manifest)
-    assert board.mcu.sram_size == 0x10000 and chip == load_chip("MX25L8006E")
+    assert board.spi["prescaler"] == 2 and chip == load_chip("MX25L8006E")
     assert notes == [f"{manifest}: layouts.board: the installed board layout 'bcm943362wcd4' differs from the one "
-                     "this bundle was built with (at mcu.sram_size); the manifest's is used"]
+                     "this bundle was built with (at sflash.spi.prescaler); the manifest's is used"]
     res = run("openocd", manifest, "-a", "stlink", "-o", tmp_path / "kit", cwd=tmp_path)
     assert res.returncode == 0 and res.stderr == f"warning: {notes[0]}\n"
+    res = run("dct", "decode", manifest.parent / "mcu.bin", "-m", manifest, "--json", cwd=tmp_path)
+    assert res.returncode == 0 and res.stderr == f"warning: {notes[0]}\n"
+    res = run("inspect", manifest.parent, "-m", manifest, "--json", cwd=tmp_path)
+    assert res.returncode == 0 and res.stderr == f"warning: {notes[0]}\n"
+    assert json.loads(res.stdout)["manifest"]["layout_notes"] == notes
 
 
 def test_a_manifest_without_layouts_uses_the_installed_ones(sample_build, tmp_path: Path) -> None:

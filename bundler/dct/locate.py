@@ -43,15 +43,15 @@ def read_dct_file(path: Path) -> bytes:
     return loads[0].data()
 
 
-def load_dct_input(path: Path, board_name: str) -> tuple[bytes, DctOptions, str]:
+def load_dct_input(path: Path, board: str | Board) -> tuple[bytes, DctOptions, str]:
     """Read a DCT blob, a DCT ELF, an MCU image (raw .bin of exactly the board's flash size, or Intel HEX inside the
     MCU flash: the copy the SDK would use is taken, doc §2.2) or an SFLASH image (the DCT image component named by
     LUT entry DCT_DCT_IMAGE_INDEX: its ELF's one loadable segment). Returns (DCT bytes, options, a note saying what
-    was read)."""
+    was read). `board`: a Board, or a board layout's name or path."""
     from ..inputs import read_image_file
     from ..layout import load_board
 
-    board = load_board(board_name)
+    board = load_board(board) if isinstance(board, str) else board
     options = options_for_board(board)
     raw, base, fmt = read_image_file(Path(path), fill=board.mcu.fill)
     if fmt == "elf":

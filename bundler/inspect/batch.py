@@ -40,7 +40,6 @@ from .verify import verify, verify_component
 
 INSPECT_VERSION = 1
 
-DEFAULT_BOARD = "bcm943362wcd4"  # layouts/boards/<name>.toml used when neither --board nor a manifest names one
 
 # Files in a folder that are not images (the manifest, its signature, notes) are skipped, not reported as unknown.
 SKIPPED_SUFFIXES = (".json", ".sig", ".pub", ".pem", ".md", ".txt", ".csv", ".toml", ".log", ".html", ".htm", ".svg",
@@ -57,16 +56,18 @@ class Listener(Protocol):
 
 def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = None, kind: str | None = None,
                   board: str | Path | None = None, chip: str | None = None,
-                  listener: Listener | None = None) -> dict[str, Any]:
+                  chip_size: int | None = None, listener: Listener | None = None) -> dict[str, Any]:
     """Inspect files (folders: every file inside, sorted) and return the report document. `exit_code` in it is
-    0 all good, 1 a verification failed, 2 an input could not be read or understood. `listener` is given the
+    0 all good, 1 a verification failed, 2 an input could not be read or understood. The board and chip: `board`
+    and `chip` (a chips.toml name) or `chip_size` (a part known only by its size) if given, else the manifest's,
+    else the default board and, for an SFLASH image, a chip of the image's size. `listener` is given the
     document's head (board, manifest) once the manifest is read, then each file's entry as soon as it is done."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
     paths = [Path(p) for p in paths]
     named = [p for p in paths if _plain_file(p)]
     ahead = ReadAhead(named) if len(named) == len(paths) else None  # only files: start reading before the manifest
-    ctx = _context(manifest, board, chip)
+    ctx = _context(manifest, board, chip, chip_size)
     files = _expand(paths, ctx.manifest_path)
     ctx.ahead = ahead or ReadAhead([p for p, _ in files])
     doc: dict[str, Any] = {
@@ -78,7 +79,7 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
     if ctx.manifest is not None:
         assert ctx.manifest_path is not None
         doc["manifest"] = {"file": str(ctx.manifest_path), "name": ctx.manifest.get("name"),
-                           "sha256": ctx.manifest.get("run_sha256")}
+                           "sha256": ctx.manifest.get("run_sha256"), "layout_notes": ctx.manifest.get("run_notes")}
         if "product" in ctx.manifest:  # which release the images are (bundle.toml version / revision)
             doc["manifest"]["product"] = ctx.manifest["product"]
     if listener is not None:
@@ -147,25 +148,26 @@ def _guard(rep: FileReport, step: Any) -> Any:
     return None
 
 
-def _context(manifest: str | Path | None, board: str | Path | None, chip: str | None) -> Context:
-    from ..layout import Chip, chip_names, load_board, load_chip
-    from ..manifest import load as load_manifest
+def _context(manifest: str | Path | None, board: str | Path | None, chip: str | None,
+             chip_size: int | None) -> Context:
+    from ..layout import DEFAULT_BOARD, chip_names, load_board, load_chip, unknown_chip
+    from ..manifest import load_with_layouts
 
-    doc = path = None
-    if manifest is not None:
+    doc = path = built_board = built_chip = None
+    if manifest is not None:  # the board and chip the bundle was built with, embedded in its manifest
         path = Path(manifest)
-        doc, digest = load_manifest(path)
-        doc["run_sha256"] = digest
-    board_name = board or (doc["board"]["layout"] if doc else DEFAULT_BOARD)
-    the_board = load_board(board_name)
+        doc, digest, built_board, built_chip, notes = load_with_layouts(path)
+        doc["run_sha256"], doc["run_notes"] = digest, notes
+    the_board = load_board(board) if board is not None else built_board or load_board(DEFAULT_BOARD)
     chips = [load_chip(name) for name in chip_names()]
-    the_chip = None
-    if chip is not None:
-        the_chip = load_chip(chip)
-    elif doc is not None:
-        mc = doc["chip"]
-        the_chip = next((c for c in chips if c.name == mc["name"] and c.size == mc["size"]), None) or Chip(
-            mc["name"], int(mc["jedec_id"], 16), mc["size"], mc["sector_size"])
+    if chip is not None and chip_size is not None:
+        raise InputError("--chip names a known part, --chip-size an unknown one: give only one")
+    sector = the_board.sflash.sector_size
+    if chip_size is not None and (chip_size <= 0 or chip_size % sector):
+        raise InputError(f"--chip-size {hexsize(chip_size)}: expected a positive multiple of the board's "
+                         f"{hexsize(sector)} serial-flash sector")
+    the_chip = load_chip(chip) if chip is not None else built_chip if chip_size is None else \
+        unknown_chip(chip_size, sector, "--chip-size")
     return Context(the_board, chips, the_chip, doc, path)
 
 
