@@ -132,3 +132,21 @@ def test_unknown_command_and_missing_argument_are_one_line() -> None:
                            (["build"], "error: bundle build: Missing argument 'config'. (see 'bundle build -h')")):
         res = run(*args)
         assert (res.returncode, res.stdout, res.stderr) == (2, "", expected + "\n")
+
+
+def test_shell_completion_of_commands_and_choices() -> None:
+    """What `bundle --install-completion` wires into bash: the completion protocol answers commands and choices."""
+    import os
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_BUNDLE_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+        res = subprocess.run([str(BUNDLE)], capture_output=True, text=True, env=env, timeout=60)
+        assert res.returncode == 0, res.stderr
+        return res.stdout.split()
+
+    assert complete("bundle ins") == ["inspect"]
+    assert complete("bundle openocd m.json --adapter ") == list(ADAPTERS)
+    assert complete("bundle inspect x --kind s") == ["sflash"]
+    script = run("--show-completion", "bash")
+    assert script.returncode == 0 and "_BUNDLE_COMPLETE=complete_bash" in script.stdout

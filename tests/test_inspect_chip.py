@@ -71,9 +71,10 @@ def test_chip_by_name_still_wins(big: Path) -> None:
     assert report["files"][0]["chip"]["name"] == "MX25L25635F" and code == 1
 
 
-def test_truncated_dump_keeps_the_board_chip(big: Path, tmp_path: Path) -> None:
-    """A size that is no chip's (a partial read-back): the board's default part, as before."""
-    (tmp_path / "part.bin").write_bytes((big / "sflash.bin").read_bytes()[:3 << 20])
+@pytest.mark.parametrize("size", [3 << 20, 1 << 19])
+def test_short_dump_keeps_the_board_chip(big: Path, tmp_path: Path, size: int) -> None:
+    """A size that is no chip's, or smaller than the board's part (a short read-back): the board's part."""
+    (tmp_path / "part.bin").write_bytes((big / "sflash.bin").read_bytes()[:size])
     res = run("inspect", tmp_path / "part.bin", "--kind", "sflash", "--json", cwd=tmp_path)
     assert json.loads(res.stdout)["files"][0]["chip"]["name"] == "MX25L8006E"
 

@@ -84,12 +84,15 @@ def _chip_for(rep: FileReport, size: int, ctx: Context) -> Chip:
         sf = ctx.board.sflash
         by_name = {c.name: c for c in ctx.chips}
         preferred = [by_name[n] for n in (sf.chip, *sf.compatible_chips) if n in by_name]
+        default = by_name.get(sf.chip) or ctx.chips[0]
         chip = next((c for c in preferred + ctx.chips if c.size == size), None)
-        if chip is None:  # a whole dump of a part chips.toml does not list: its size is the chip's
+        if chip is None:
             from ..layout import plausible_chip_size, unknown_chip
 
+            # larger than the board's part and a chip's size: a whole dump of a part chips.toml does not list
+            # (a smaller one is taken as a short read-back of the board's part)
             chip = unknown_chip(size, sf.sector_size, "from the file size") \
-                if plausible_chip_size(size, sf.sector_size) else by_name.get(sf.chip) or ctx.chips[0]
+                if size > default.size and plausible_chip_size(size, sf.sector_size) else default
     rep.doc["chip"] = {"name": chip.name, "jedec_id": hex32(chip.jedec_id), "size": chip.size,
                        "sector_size": chip.sector_size}
     return chip
