@@ -410,7 +410,7 @@ def _chip(data: dict[str, Any], where: Path | str, source: str) -> Chip:
 def unknown_chip(size: int, sector_size: int, why: str) -> Chip:
     """A serial-flash part known only by its size (`inspect --chip-size`, or a dump's size): JEDEC ID unknown (0)."""
     amount = f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size / 1024:g} KiB"
-    return Chip(f"unknown {amount} chip ({why})", 0, size, sector_size, sdk_size_known=False)
+    return Chip(f"unknown {amount} chip ({why})", 0, size, sector_size)
 
 
 def plausible_chip_size(size: int, sector_size: int) -> bool:
