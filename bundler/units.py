@@ -86,9 +86,8 @@ class UnitTable:
 
     def __init__(self, places: "list[DctPlace]", images: list[BaseImage], serial: "SerialStart", serial_size: int,
                  mac_first: int, copy_size: int, dct_crc: Callable[[bytes, int], int]) -> None:
-        self.places, self.images, self.serial = places, images, serial
+        self.images, self.serial, self.mac_first = images, serial, mac_first
         self.ranges: list[PatchRange] = [r for p in places for r in p.ranges]
-        self.mac_first, self.serial_size = mac_first, serial_size
         # serial bytes: prefix, the counted digits, NUL padding to the field (one bytes % int per unit)
         pad = serial_size - len(serial.prefix) - serial.width
         self.serial_format = serial.prefix.encode("ascii").replace(b"%", b"%%") + b"%0" + b"%d" % serial.width + \
