@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import checks
 from .checksums import memoized
 from .config import GENERATED, InputSpec, Project, load_project
-from .errors import InputError, PlacementError, hexsize
+from .errors import ConfigError, InputError
 from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
 from .formats.lut import APP_COMPONENTS
 from .image import Image, Part, Piece, assemble_mcu, assemble_sflash
-from .inputs import LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
+from .inputs import FileBytes, LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
 from .manifest import MANIFEST_FILE as MANIFEST, Artefact, dumps, make_manifest
 from .publish import publish
 from .stream import BLOCK, Content
@@ -34,20 +35,66 @@ class Bundle:
     manifest: dict[str, Any]
     files: dict[str, Content] = field(default_factory=dict)
     equipment: tuple[str, ...] = ()  # the job sheet's --equipment choice (jobsheet.parse_equipment)
+    notes: list[str] = field(default_factory=list)  # what the build changed for the device's sake (told the user)
+    device_notes: list[str] = field(default_factory=list)  # what this device does at a factory reset (job sheet)
 
 
-def _dct(project: Project) -> tuple[bytes, Source, int]:
-    """DCT copy 1 (used bytes), where it came from, and its header's crc32 field."""
+@dataclass(frozen=True)
+class _DctFile:
+    """`dct_image` given as a file: its bytes (stored as they are), the DCT it holds, where it came from."""
+
+    raw: bytes
+    dct: bytes
+    source: Source
+
+
+def _dct_image_file(project: Project) -> _DctFile | None:
+    """`dct_image` given as a file, read once and checked as wiced_dct_load reads it."""
+    spec = project.sflash.get("dct_image")
+    if not isinstance(spec, InputSpec):
+        return None
+    raw, source = read_file(spec.path, spec.display)
+    what = "[sflash] dct_image"
+    elf = checks.read_elf(raw, what)
+    blob, found = checks.dct_image(elf, project.board, what)
+    checks.raise_fatal(elf.findings + found, lambda m: InputError(m, spec.display))
+    assert blob is not None
+    return _DctFile(raw, blob, source)
+
+
+def _dct(project: Project, dct_file: _DctFile | None) -> tuple[bytes, Source, int]:
+    """DCT copy 1 (used bytes), where it came from, and its header's crc32 field. With `dct_image` a file and no
+    [dct] table, copy 1 is that file's DCT (SFLASH and internal flash then hold the same configuration); with both,
+    they must agree."""
     from .dct.config import build_dct
     from .dct.options import options_for_board
     from .formats.dct import platform_dct_header_t
 
-    used = build_dct(project.dct, project.base_dir, options_for_board(project.board))
-    if "file" in project.dct:
-        _, source = read_file(project.base_dir / project.dct["file"], project.dct["file"])
+    board = project.board
+    if dct_file is not None and not project.dct:
+        used, source = dct_file.dct, dct_file.source
     else:
-        _, source = read_file(project.path, project.path.name)
+        used = build_dct(project.dct, project.base_dir, options_for_board(board))
+        if "file" in project.dct:
+            _, source = read_file(project.base_dir / project.dct["file"], project.dct["file"])
+        else:
+            _, source = read_file(project.path, project.path.name)
+        if dct_file is not None:
+            _same_dct(project, used, dct_file)
+    checks.raise_fatal(checks.dct_copy1(used, board, "DCT copy 1"), lambda m: InputError(m, source.file))
     return used, source, platform_dct_header_t.parse(used).crc32
+
+
+def _same_dct(project: Project, used: bytes, dct_file: _DctFile) -> None:
+    """The DCT of [dct] and the one of the dct_image file, as the DCT copy 1 sector would hold each."""
+    dct1 = project.board.mcu.region(project.board.dct.copies[0])
+    fill = bytes([project.board.mcu.fill])
+    mine, theirs = used.ljust(dct1.size, fill), dct_file.dct.ljust(dct1.size, fill)
+    if mine != theirs:
+        at = next(i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b)
+        raise InputError(f"[dct] and [sflash] dct_image {dct_file.source.file} give different DCTs (first difference at "
+                         f"offset 0x{at:X}): DCT copy 1 and the DCT image would disagree; remove [dct] to take copy 1 "
+                         "from the file, or make dct_image \"generated\"", project.path)
 
 
 def dct_image_elf(project: Project, dct: bytes) -> bytes:
@@ -59,49 +106,91 @@ def dct_image_elf(project: Project, dct: bytes) -> bytes:
     return build_elf([(phdr, dct)], entry=0)
 
 
-def _check_app_placement(project: Project, name: str, loaded: LoadedInput) -> None:
-    """A stored app is copied into internal flash by its segments' physical addresses: they must fall in the app
-    region (or in SRAM, which the loader also accepts)."""
-    mcu = project.board.mcu
-    app = mcu.region(project.board.sflash.app_region)
-    for seg in loaded.segments:
-        if seg.address >= mcu.sram_base and seg.end <= mcu.sram_base + mcu.sram_size:
-            continue
-        if not app.contains(seg.address, len(seg.data)):
-            raise PlacementError(
-                f"[sflash] {name}: segment at 0x{seg.address:08X} ({hexsize(len(seg.data))}) would load outside "
-                f"the app region 0x{app.start:08X}-0x{app.end - 1:08X}", loaded.source.file)
+def _no_address(where: str, spec: InputSpec, loaded: LoadedInput) -> None:
+    if spec.address is not None and loaded.format == "elf":
+        raise ConfigError(f"{where}: address 0x{spec.address:X} given with an ELF input; an ELF is placed by its own "
+                          "physical addresses (remove address)", spec.display)
+
+
+def _check_vectors(project: Project, key: str, spec: InputSpec, loaded: LoadedInput) -> None:
+    """The bootloader's and the app's vector tables, read from the bytes placed at their region's start."""
+    board = project.board
+    region = board.mcu.region(key)
+    if key not in (checks.boot_region(board).name, board.sflash.app_region):
+        return
+    head = next((s.data[region.start - s.address:] for s in loaded.segments if s.address <= region.start < s.end), None)
+    if head is None:
+        raise InputError(f"[mcu] {key}: nothing is placed at 0x{region.start:08X}, where the {key} vector table must "
+                         "be", spec.display)
+    _, found = checks.vector_table(head, board, region, f"[mcu] {key}: {key}")
+    checks.raise_fatal(found, lambda m: InputError(m, spec.display))
 
 
 def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, dct_source: Source,
-               room: int | None) -> tuple[Piece, Source]:
-    """The bytes stored for one LUT component. `room` is the most a folder-built filesystem may take."""
+               dct_file: _DctFile | None, room: int | None, notes: list[str]) -> tuple[Piece, Source]:
+    """The bytes stored for one LUT component, checked by the device's rules. `room` is the most a folder-built
+    filesystem may take; what the build changes for the device is added to `notes`."""
     if spec == GENERATED:
         return dct_image_elf(project, dct), dct_source
     assert isinstance(spec, InputSpec)
-    if name == "filesystem" and is_dir(spec.path):
-        from .wicedfs import build_image
-
-        image = build_image(spec.path, max_size=room)
-        return image, Source(spec.display, hashlib.sha256(image).hexdigest())
+    what = f"[sflash] {name}"
+    if name == "filesystem":
+        return _filesystem(project, spec, room, notes)
     if name in APP_COMPONENTS:
         loaded = load_input(spec.path, spec.display, fmt=spec.format or "elf")
-        _check_app_placement(project, name, loaded)
-        return stored_app_elf(loaded), loaded.source
+        _no_address(what, spec, loaded)
+        stored = stored_app_elf(loaded)
+        elf = checks.read_elf(stored, what)
+        _, found = checks.stored_app(elf, project.board, what)
+        checks.raise_fatal(elf.findings + found, lambda m: InputError(m, spec.display))
+        return stored, loaded.source
     if name == "dct_image":
-        loaded = load_input(spec.path, spec.display, fmt="elf")
-        start = project.board.mcu.region(project.board.dct.copies[0]).start
-        if len(loaded.segments) != 1 or loaded.segments[0].address != start:
-            raise InputError(f"a DCT image must be an ELF with one loadable segment at 0x{start:08X}", spec.display)
-        return loaded.raw, loaded.source
-    # other raw components (filesystem, Wi-Fi firmware: often MiBs) go from their file to sflash.bin in blocks
-    raw = file_bytes(spec.path, spec.display)
-    if name == "filesystem":
-        from .wicedfs import detect
+        assert dct_file is not None
+        return dct_file.raw, dct_file.source
+    # the Wi-Fi firmware (often MiBs) goes from its file to sflash.bin in blocks
+    firmware = file_bytes(spec.path, spec.display)
+    return firmware, Source(firmware.display, firmware.sha256)
 
-        if not detect(raw.head(BLOCK)):  # the headers are at the start (mk_wicedfs: root directory right after)
+
+def _filesystem(project: Project, spec: InputSpec, room: int | None, notes: list[str]) -> tuple[Piece, Source]:
+    """A folder made into an image, or a prebuilt image, parsed by the reader inspect uses (names the device
+    reaches), then padded when the 3.5.2 reader would read past the component's sectors."""
+    from .wicedfs import build_image, detect
+
+    what = "[sflash] filesystem"
+    piece: Piece
+    if is_dir(spec.path):
+        data = build_image(spec.path, max_size=room)
+        source = Source(spec.display, hashlib.sha256(data).hexdigest())
+        piece = data
+    else:
+        data, source = read_file(spec.path, spec.display)  # parsed whole; written from the file again (FileBytes)
+        if not detect(data[:BLOCK]):  # the headers are at the start (mk_wicedfs: root directory right after)
             raise InputError("not a WicedFS image (expected magic 'BRCM', version 1 at offset 0)", spec.display)
-    return raw, Source(raw.display, raw.sha256)
+        piece = FileBytes(spec.path, spec.display, len(data), source.sha256)
+    try:
+        pad, found = checks.filesystem_padding(data, project.board.sflash, what)
+    except InputError as exc:
+        raise InputError(f"{what}: the device's reader cannot use this image: {exc}", spec.display) from None
+    if pad:
+        items = ", ".join(f.subject for f in found if f.subject)
+        notes.append(f"{what} ({spec.display}): added {pad} zero bytes after the {len(data)}-byte image: the 3.5.2 "
+                     f"WicedFS reader reads past the component's sectors for {items} (wicedfs.c: wicedfs_readdir reads "
+                     "file_header_size bytes per name, find_item 16 bytes at a file's content)")
+        piece = data + bytes(pad)
+    return piece, source
+
+
+def _device_notes(project: Project, mcu: Image, components: dict[str, tuple[Piece, Source]]) -> list[str]:
+    """For the job sheet: whether a factory reset installs the program the MCU image holds."""
+    board = project.board
+    region = next((r for r in mcu.regions if r.name == board.sflash.app_region), None)
+    fr_app = components.get("fr_app")
+    if region is None or fr_app is None or not isinstance(fr_app[0], bytes):
+        return []
+    app = (mcu.base_address + region.offset, mcu.read(region.offset, region.offset + region.size))
+    text = checks.factory_reset_app(checks.app_flash_image(checks.read_elf(fr_app[0], "fr_app"), board), app)
+    return [text] if text else []
 
 
 def _room(project: Project, sizes: list[int]) -> int | None:
@@ -117,26 +206,36 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
     """Build both images, the artefacts (as streams) and the manifest. Raises before anything is written.
     `equipment`: the job sheet's expected checksum per chip (jobsheet.parse_equipment; default bundle.toml's)."""
     board = project.board
-    dct, dct_source, dct_crc_field = _dct(project)
+    checks.raise_fatal([f for f in [checks.chip_sector(board, project.chip)] if f],
+                       lambda m: ConfigError(m, project.path))
+    dct_file = _dct_image_file(project)
+    dct, dct_source, dct_crc_field = _dct(project, dct_file)
     dct1 = board.mcu.region(board.dct.copies[0])
     parts = [Part(dct1.name, (Segment(dct1.start, dct),), dct_source)]
+    placed: list[tuple[str, InputSpec, LoadedInput]] = []
     for key, spec in project.mcu.items():
         region = board.mcu.region(key)
         loaded = load_input(spec.path, spec.display, address=region.start if spec.address is None else spec.address,
                             fmt=spec.format, bounds=(board.mcu.flash_base, board.mcu.flash_base + board.mcu.flash_size,
                                                      "the MCU flash"))
+        _no_address(f"[mcu] {key}", spec, loaded)
         if not loaded.segments:
             raise InputError("holds no loadable bytes", spec.display)
         parts.append(Part(key, loaded.segments, loaded.source))
+        placed.append((key, spec, loaded))
     mcu = assemble_mcu(board.mcu, parts)
+    for key, spec, loaded in placed:  # placed first: a part too large for its region is told as such
+        _check_vectors(project, key, spec, loaded)
 
     # the filesystem folder is built last: its room is what the chip has left after the other components
     order = sorted(project.sflash, key=lambda name: name == "filesystem")
     components: dict[str, tuple[Piece, Source]] = {}
+    notes: list[str] = []
     for name in order:
-        components[name] = _component(project, name, project.sflash[name], dct, dct_source,
-                                      _room(project, [len(data) for data, _ in components.values()]))
+        components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file,
+                                      _room(project, [len(data) for data, _ in components.values()]), notes)
     sflash = assemble_sflash(board.sflash, project.chip, {name: components[name] for name in project.sflash})
+    device_notes = _device_notes(project, mcu, components)
     del components
 
     # the artefacts are streams over the images' parts: hashed now, written by publish, never held whole (issue 6)
@@ -160,13 +259,13 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
             signature, signer = sign(manifest_bytes, sign_key), key_fingerprint(sign_key)
         # the sheet prints the manifest's SHA-256 (and the signer): it is made once the manifest's bytes are final
         files.update(jobsheet_files(manifest, {**files, MANIFEST: manifest_bytes}, board, equipment=chosen,
-                                    signer=signer))
+                                    signer=signer, device_notes=device_notes))
     files[MANIFEST] = manifest_bytes
     if signature is not None:
         from .signing import SIGNATURE_SUFFIX
 
         files[MANIFEST + SIGNATURE_SUFFIX] = signature
-    return Bundle(project, dct, mcu, sflash, manifest, files, chosen)
+    return Bundle(project, dct, mcu, sflash, manifest, files, chosen, notes, device_notes)
 
 
 def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool | None = None,

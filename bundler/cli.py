@@ -174,6 +174,8 @@ def build(
     from .build import build_bundle
 
     bundle = build_bundle(config, out, hex_skip_fill=hex_skip_fill, sign_key=sign, equipment=equipment or None)
+    for note in bundle.notes:
+        typer.echo(f"note: {note}")
     for name in bundle.files:
         typer.echo(f"{out / name}  {(out / name).stat().st_size} bytes")
     for art in bundle.manifest["artefacts"]:

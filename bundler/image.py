@@ -4,7 +4,7 @@ value elsewhere (streamed when written and hashed, never one big buffer), made a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Iterator, Mapping, Union
 
 from .errors import PlacementError, hexsize
 from .formats.lut import COMPONENTS, empty_header, wiced_apps_lut
@@ -133,6 +133,11 @@ def assemble_mcu(layout: McuLayout, parts: list[Part]) -> Image:
         region = layout.region(part.name)
         for seg in part.segments:
             where = f"{part.name} segment {describe_segment(seg)}"
+            if region.start <= seg.address < region.end < seg.end:  # starts in its region, too large for it
+                raise PlacementError(
+                    f"{where} is outside region {region.name} 0x{region.start:08X}-0x{region.end - 1:08X} "
+                    f"({hexsize(region.size)}): it would end at 0x{seg.end:08X}, room from 0x{seg.address:08X} is "
+                    f"{hexsize(region.end - seg.address)}, {hexsize(seg.end - region.end)} too many", part.source.file)
             if not flash.contains(seg.address, len(seg.data)):
                 raise PlacementError(
                     f"{where} is outside flash 0x{flash.start:08X}-0x{flash.end - 1:08X}", part.source.file)
@@ -164,9 +169,11 @@ def _check_overlaps(placed: list[tuple[Segment, str]]) -> None:
                 b_file)
 
 
-def plan_sflash(layout: SflashLayout, chip: Chip, sizes: dict[str, int]) -> list[LutEntry]:
+def plan_sflash(layout: SflashLayout, chip: Chip, sizes: dict[str, int],
+                files: Mapping[str, str] | None = None) -> list[LutEntry]:
     """The SDK build's placement (wiced_apps.mk): from APPS_START_SECTOR, each present component in index order
-    takes `sector_count(size)` sectors; absent components get an empty entry."""
+    takes `sector_count(size)` sectors; absent components get an empty entry. `files` name the components' inputs
+    in the message when they do not fit."""
     entries, current = [], layout.apps_start_sector
     for index, name in enumerate(COMPONENTS):
         secure = 1 if index in layout.secure else 0
@@ -178,12 +185,30 @@ def plan_sflash(layout: SflashLayout, chip: Chip, sizes: dict[str, int]) -> list
         current += count
     chip_sectors = chip.size // layout.sector_size
     if current > chip_sectors:
-        used = (current - layout.apps_start_sector) * layout.sector_size
-        free = (chip_sectors - layout.apps_start_sector) * layout.sector_size
-        raise PlacementError(
-            f"components need {hexsize(used)} from sector {layout.apps_start_sector} but chip {chip.name} has "
-            f"{hexsize(free)} there ({hexsize(used - free)} too many)")
+        raise PlacementError(_too_large(layout, chip, entries, sizes, files or {}, current))
     return entries
+
+
+def _too_large(layout: SflashLayout, chip: Chip, entries: list[LutEntry], sizes: dict[str, int],
+               files: Mapping[str, str], sectors: int) -> str:
+    """Name the first component that passes the chip's end, its file and size, where it would end, the room it had,
+    the overflow of all components, and the smallest chip of layouts/chips.toml that would hold them."""
+    from .layout import chip_names, load_chip
+
+    unit = layout.sector_size
+    e = next(e for e in entries if e.sector_count and (e.start_sector + e.sector_count) * unit > chip.size)
+    file = f" ({files[e.name]})" if e.name in files else ""
+    need = sectors * unit
+    room = max(0, chip.size - e.start_sector * unit)
+    larger = sorted((c for c in map(load_chip, chip_names()) if c.size >= need and c.sector_size == unit),
+                    key=lambda c: c.size)
+    fits = (f"; the smallest chip that holds them is {larger[0].name} ({hexsize(larger[0].size)})" if larger else
+            "; no chip of layouts/chips.toml is that large")
+    return (f"[sflash] {e.name}{file}: {hexsize(sizes[e.name])} in sectors {e.start_sector}-"
+            f"{e.start_sector + e.sector_count - 1} would end at 0x{(e.start_sector + e.sector_count) * unit:X}, past "
+            f"the end of chip {chip.name} ({hexsize(chip.size)}); room from 0x{e.start_sector * unit:X} is "
+            f"{hexsize(room)}; the components need {hexsize(need)} with the LUT, {hexsize(need - chip.size)} too "
+            f"many{fits}")
 
 
 def lut_sector(layout: SflashLayout, entries: list[LutEntry]) -> bytes:
@@ -207,7 +232,8 @@ def assemble_sflash(layout: SflashLayout, chip: Chip, components: dict[str, tupl
         raise PlacementError(f"apps LUT at 0x{lut_start:X} is not a sector inside chip {chip.name} ({hexsize(chip.size)})")
     if layout.apps_start_sector * layout.sector_size <= lut_start < (layout.apps_start_sector + 1) * layout.sector_size:
         raise PlacementError(f"apps LUT at 0x{lut_start:X} overlaps the first component sector {layout.apps_start_sector}")
-    entries = plan_sflash(layout, chip, {name: len(data) for name, (data, _) in components.items()})
+    entries = plan_sflash(layout, chip, {name: len(data) for name, (data, _) in components.items()},
+                          {name: source.file for name, (_, source) in components.items()})
     lut = lut_sector(layout, entries)
     pieces = [(lut_start, lut)]
     regions = [PlacedRegion("lut", lut_start, len(lut), None)]

@@ -365,12 +365,14 @@ def _expected(kind: str, rows: list[Row], bin_name: str, equipment: Sequence[str
 
 
 def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Board | None = None, *,
-                   equipment: Sequence[str] = (), signer: str | None = None) -> JobSheet:
+                   equipment: Sequence[str] = (), signer: str | None = None,
+                   device_notes: Sequence[str] = ()) -> JobSheet:
     """The job sheet model from a manifest dict and the files of the bundle (`files[name]`: bytes or streams): the
     artefacts, for checksums the manifest does not carry, and manifest.json itself, whose SHA-256 the sheet prints
     (so the sheet is made after the manifest's bytes are final). `board` (a bundler.layout.Board) adds part numbers,
     the MCU sector layout and layout regions; `equipment` picks the checksum printed large per chip
-    (parse_equipment); `signer` is the fingerprint of the key that signed manifest.json, if it was signed."""
+    (parse_equipment); `signer` is the fingerprint of the key that signed manifest.json, if it was signed;
+    `device_notes` what the build found this device does at a factory reset (build._device_notes)."""
     import json
 
     from .manifest import MANIFEST_FILE, product_label
@@ -498,6 +500,9 @@ def build_jobsheet(manifest: Mapping[str, Any], files: Mapping[str, Data], board
         "srec_cat commands (Debian package srecord) reproduce each value; -hex-dump prints the 4 bytes most "
         "significant first, i.e. as the value reads.",
     ]
+    from .checks import boot_facts  # what a 3.5.2 device does at a factory reset (issue 20), with its sources
+
+    notes += [f"WICED 3.5.2: {n}" for n in [*device_notes, *boot_facts()]]
     return JobSheet(f"Programming job sheet - {product_label(manifest)}", intro, order, chips, notes,
                     svg_from_manifest(manifest, board, xml_declaration=False))
 
@@ -729,12 +734,14 @@ def render_html(sheet: JobSheet) -> str:
 
 
 def jobsheet_files(manifest: Mapping[str, Any], files: Mapping[str, Data], board: Board | None = None, *,
-                   equipment: Sequence[str] = (), signer: str | None = None) -> dict[str, bytes]:
+                   equipment: Sequence[str] = (), signer: str | None = None,
+                   device_notes: Sequence[str] = ()) -> dict[str, bytes]:
     """JOBSHEET.md, jobsheet.html and memory-map.svg as bytes, ready to add to a build's outputs. `files` must hold
     the artefacts and the final manifest.json (build_jobsheet)."""
     from .svgmap import svg_from_manifest
 
-    sheet = build_jobsheet(manifest, files, board, equipment=equipment, signer=signer)
+    sheet = build_jobsheet(manifest, files, board, equipment=equipment, signer=signer,
+                           device_notes=device_notes)
     return {
         JOBSHEET_MD: render_markdown(sheet).encode("utf-8"),
         JOBSHEET_HTML: render_html(sheet).encode("utf-8"),

@@ -419,7 +419,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
             signer = key_fingerprint(sign_key)
         from .jobsheet import jobsheet_files  # the job sheet again, now listing the per-unit ranges
 
-        sheets = jobsheet_files(manifest, base_files, project.board, equipment=bundle.equipment, signer=signer)
+        sheets = jobsheet_files(manifest, base_files, project.board, equipment=bundle.equipment, signer=signer,
+                                device_notes=bundle.device_notes)
         base_files.update(sheets)
 
         secrets = sorted({s for p in places for s in secret_values(p.dct, options)})

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from construct import ConstructError
 
+from .checks import NameTable
 from .errors import InputError, OutputError, PlacementError, hexsize
 from .formats.wicedfs import (
     WICEDFS_MAGIC,
@@ -363,7 +364,7 @@ def _read_dir(
             f"is outside the image ({hexsize(n)})"
         )
     entries: list[FsEntry] = []
-    names: set[bytes] = set()
+    names = NameTable()
     prefix = f"{path}/" if path else ""
     read_size = fl.file_header_size + name_size
     for i in range(num_files):
@@ -371,11 +372,14 @@ def _read_dir(
         e = fl.file_table_entry.parse(data[epos : epos + read_size], filename_size=name_size)
         name: bytes = e.filename
         shown = display_path(name.decode("utf-8", "surrogateescape"))
-        if name in (b"", b".", b"..") or b"/" in name:
+        why = names.add(name)  # the device's lookup rule (checks.NameTable)
+        if why == "unusable":
             raise InputError(f"offset 0x{epos:X}: {what}: entry {i} has an unusable name '{shown}'")
-        if name in names:
+        if why == "twice":
             raise InputError(f"offset 0x{epos:X}: {what}: name '{shown}' appears twice")
-        names.add(name)
+        if why is not None:
+            raise InputError(f"offset 0x{epos:X}: {what}: entry {i} '{shown}' comes after '{display_path(why)}', which "
+                             "starts with it: the device's lookup (wicedfs.c find_item) finds that one instead")
         if len(prefix) + len(name) > MAX_PATH_BYTES:
             raise InputError(f"offset 0x{epos:X}: {what}: entry {i}: the path would be longer than {MAX_PATH_BYTES} "
                              "characters")
