@@ -6,30 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from bundler.cli import app
 from bundler.formats.elf import PT_LOAD, build_elf
 from sdk_wicedfs import ReadFailed, SdkWicedFs, sflash_component
+from test_build_errors import build, edit
 
 SECTOR = 4096
 FS_INDEX, DCT_INDEX = 3, 1
-
-
-def build(config: Path, out: Path):
-    return CliRunner().invoke(app, ["build", str(config), "--out", str(out)])
-
-
-def edit(config: Path, old: str, new: str) -> None:
-    text = config.read_text()
-    assert old in text, old
-    config.write_text(text.replace(old, new, 1))
 
 
 def refused(result, out: Path, *patterns: str) -> str:

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,7 @@ def test_paths_with_spaces_and_non_ascii(tmp_path: Path) -> None:
 
 def test_elf_with_thousands_of_segments(sample_copy: Path, tmp_path: Path) -> None:
     segs = [(0x0800C000 + 32 * i, bytes([i & 0xFF]) * 16) for i in range(3000)]
+    segs[0] = (0x0800C000, struct.pack("<IIII", 0x20020000, 0x0800C021, 0, 0))  # a vector table the device boots
     phdrs = [({"p_type": PT_LOAD, "p_vaddr": a, "p_paddr": a, "p_memsz": 16, "p_flags": 5, "p_align": 4}, d)
              for a, d in segs]
     (sample_copy.parent / "many.elf").write_bytes(build_elf(phdrs, entry=0x0800C001))
