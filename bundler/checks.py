@@ -76,7 +76,7 @@ def vector_table(head: bytes, board: Board, region: Region, what: str) -> tuple[
     v = cortex_m_vector_table_t.parse(head[:VECTOR_TABLE_HEAD_SIZE])
     mcu = board.mcu
     sp, reset = v.initial_sp, v.reset_handler
-    checks = {"initial_sp": sp, "reset_handler": reset,
+    checks = {"address": region.start, "initial_sp": sp, "reset_handler": reset,
               "sp_in_sram": mcu.sram_base < sp <= mcu.sram_base + mcu.sram_size and sp % 4 == 0,
               "thumb": bool(reset & 1), "reset_in_region": region.contains(reset & ~1, 2)}
     checks["ok"] = checks["sp_in_sram"] and checks["thumb"] and checks["reset_in_region"]

@@ -235,6 +235,7 @@ def _dct_blocks(copies: list[dict[str, Any]], current: dict[str, Any] | None, bo
         out.append(a)
     if boot:
         out.append(f"next boot: {boot['summary']}")
+        out.extend(f"3.5.2 device: {fact}" for fact in boot.get("device_facts", []))
     if used and used.get("decoded"):
         out.append(_dct_fields_table(used["decoded"], used["copy"]))
     return out

@@ -1,4 +1,4 @@
-"""The 3.5.2 device rules (bundler/checks.py) as build applies them: each case of issue 20 as a regression test,
+"""The 3.5.2 device rules (bundler/checks.py) as build and inspect apply them: each case of issue 20 as a regression test,
 with oracles that do not use bundler (struct readers, the SDK-like WicedFS reader of tests/sdk_wicedfs.py,
 arm-none-eabi-ld / objcopy / readelf)."""
 
@@ -11,6 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from bundler.cli import app
 from bundler.formats.elf import PT_LOAD, build_elf
 from sdk_wicedfs import ReadFailed, SdkWicedFs, sflash_component
 from test_build_errors import build, edit
@@ -319,3 +322,90 @@ def test_too_large_app_names_region_room_and_overflow(sample_copy: Path, tmp_pat
     refused(build(sample_copy, tmp_path / "out"), tmp_path / "out", "huge.bin: app segment 0x0800C000-0x0810018F",
             "outside region app 0x0800C000-0x080FFFFF (999424 bytes (0xF4000))", "would end at 0x08100190",
             "room from 0x0800C000 is 999424 bytes", "400 bytes (0x190) too many")
+
+
+# ---- inspect applies the same rules; --manifest: identity first, content second
+
+
+def inspect(*args: str | Path) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["inspect", *map(str, args), "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def findings(doc: dict, code: str) -> list[dict]:
+    return [f for d in doc["files"] for f in d["findings"] if f["code"] == code]
+
+
+def test_inspect_warns_on_the_unpadded_4091_image_naming_z(tmp_path: Path) -> None:
+    (tmp_path / "fs.bin").write_bytes(fs_image(FS_4091))
+    code, doc = inspect(tmp_path / "fs.bin")
+    assert code == 0 and doc["files"][0]["kind"] == "filesystem"
+    messages = [f["message"] for f in findings(doc, "wicedfs_overread")]
+    assert all(f["severity"] == "warning" for f in findings(doc, "wicedfs_overread"))
+    assert any("directory 'z'" in m and "cannot list it" in m for m in messages), messages
+    assert any("file 'z/e'" in m and "opening it fails" in m for m in messages), messages
+    (tmp_path / "padded.bin").write_bytes(fs_image(FS_4091) + bytes(16))
+    code, doc = inspect(tmp_path / "padded.bin")
+    assert code == 0 and not findings(doc, "wicedfs_overread")
+
+
+@pytest.fixture()
+def old_build(sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Build as bundle did before the device rules, then restore them (the manifest then vouches for bytes the
+    rules now refuse)."""
+
+    def run(filesystem: bytes, rules: dict[str, object]) -> Path:
+        (sample_copy.parent / "fs.bin").write_bytes(filesystem)
+        edit(sample_copy, 'filesystem = "resources/"', 'filesystem = "fs.bin"')
+        for name, value in rules.items():
+            monkeypatch.setattr(name, value)
+        out = tmp_path / "out"
+        assert build(sample_copy, out).exit_code == 0
+        monkeypatch.undo()
+        return out
+
+    return run
+
+
+def test_slash_named_filesystem_verified_against_its_manifest_passes(old_build) -> None:
+    out = old_build(fs_image({"web/file000.bin": b"x" * 10}), {"bundler.checks.NameTable.add": lambda self, n: None})
+    code, doc = inspect(out / "sflash.bin")
+    assert code == 1 and [f["severity"] for f in findings(doc, "filesystem")] == ["fail"]
+    assert "unusable name 'web/file000.bin'" in findings(doc, "filesystem")[0]["message"]
+    code, doc = inspect(out / "sflash.bin", "--manifest", out / "manifest.json")
+    assert code == 0, doc
+    f, = findings(doc, "filesystem")
+    assert f["severity"] == "warning" and "web/file000.bin" in f["message"] and "manifest's" in f["message"]
+    # bytes the manifest does not vouch for: the same content problem fails, besides the mismatch
+    sflash = bytearray((out / "sflash.bin").read_bytes())
+    (start, _), = lut(bytes(sflash), FS_INDEX)
+    sflash[start * SECTOR + 40] ^= 1  # inside the entry's name
+    (out / "changed.bin").write_bytes(sflash)
+    code, doc = inspect(out / "changed.bin", "--manifest", out / "manifest.json")
+    assert code == 1 and findings(doc, "region_mismatch")
+    assert [f["severity"] for f in findings(doc, "filesystem")] == ["fail"]
+
+
+def test_unpadded_filesystem_in_sflash_warns_and_verifies(old_build) -> None:
+    out = old_build(fs_image(FS_4091), {"bundler.checks.filesystem_padding": lambda data, layout, what: (0, [])})
+    sflash = (out / "sflash.bin").read_bytes()
+    assert [count for _, count in lut(sflash, FS_INDEX)] == [1]
+    with pytest.raises(ReadFailed):
+        SdkWicedFs(sflash_component(sflash, FS_INDEX)).walk()
+    for args in ((), ("--manifest", out / "manifest.json")):
+        code, doc = inspect(out / "sflash.bin", *args)
+        assert code == 0, doc
+        messages = [f["message"] for f in findings(doc, "wicedfs_overread") if f["severity"] == "warning"]
+        assert any(m.startswith("filesystem: directory 'z'") for m in messages), messages
+
+
+def test_inspect_boot_summary_states_the_factory_reset_facts(sample_build) -> None:
+    out, _ = sample_build
+    code, doc = inspect(out / "mcu.bin")
+    assert code == 0
+    facts = doc["files"][0]["mcu"]["dct"]["boot"]["device_facts"]
+    assert any("wiced_dct_load" in f and "wiced_dct_internal_common.c" in f for f in facts)
+    assert any("wiced_framework_set_boot" in f and "wiced_dct_write" in f for f in facts)
+    sheet = (out / "JOBSHEET.md").read_text()
+    assert all(f in sheet for f in facts)
+    assert "the factory-reset app (LUT entry 0) differs from the app in internal flash" in sheet

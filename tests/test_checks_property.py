@@ -7,14 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bundler.build import build_bundle
 from bundler.errors import BundleError
 from bundler.inspect import inspect_paths
 from sdk_wicedfs import SdkWicedFs, sflash_component
-from test_checks import FS_INDEX, fs_image
+from test_checks import FS_4091, FS_INDEX, fs_image
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "ota_demo"
 
@@ -56,6 +56,8 @@ def shuffled(tree: dict, keys: list[int]) -> dict:
                                                                   HealthCheck.too_slow])
 @given(tree=trees, prebuilt=st.booleans(), order=st.lists(st.integers(0, 3), max_size=4),
        serial=st.integers(0, 99999999))
+@example(tree=FS_4091, prebuilt=False, order=[], serial=1)  # the image of issue 20: padded by the build
+@example(tree=FS_4091, prebuilt=True, order=[1], serial=2)
 def test_build_accepts_implies_inspect_manifest_passes(tmp_path_factory, tree: dict, prebuilt: bool,
                                                        order: list[int], serial: int) -> None:
     work = tmp_path_factory.mktemp("prop")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
 from .. import TOOL_NAME, __version__
+from ..checks import readable_size
 from ..checksums import crc32, hex32, memoized, sha256
 from ..errors import BundleError, InputError, hexsize
 from ..inputs import ELF_MAGIC, HEX_SUFFIXES, image_from_bytes, max_size_of, read_file, read_hex_file
@@ -35,7 +36,7 @@ from .image import mcu_image, sflash_image
 from .mcu import decode_mcu
 from .sflash import decode_sflash
 from .sums import run_checksums
-from .verify import verify, verify_component
+from .verify import verify, verify_component, vouched
 
 
 INSPECT_VERSION = 1
@@ -322,13 +323,16 @@ def _decode(rep: FileReport, item: Loaded, ctx: Context, locations: list[tuple[s
         flash_image = flash[0] if flash else None
         art_image = item.image
     elif kind == "filesystem":
-        rep.doc["filesystem"] = decode_filesystem(rep, item.image, region=None)
+        rep.doc["filesystem"] = decode_filesystem(  # as the build would store it: its whole sectors
+            rep, item.image, region=None, readable=readable_size(ctx.board.sflash, len(item.image)))
         art_image = item.image
     else:
         rep.doc["wifi_firmware"] = {"size": len(item.image), "sha256": sha256(item.image)}
         art_image = item.image
     if ctx.manifest is not None:
+        content = rep.findings[:]  # what decoding found; verification (identity) comes next
         if kind in ("mcu", "sflash"):
             rep.doc["verification"] = verify(rep, item, ctx)
         else:
             rep.doc["verification"] = verify_component(rep, kind, art_image, ctx, flash_image)
+        vouched(content, rep.doc["verification"])

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..inputs import MAX_INPUT_BYTES
 
 if TYPE_CHECKING:
+    from ..checks import Finding
     from ..dct.options import DctOptions
     from ..layout import Board, Chip
     from .batch import ReadAhead
@@ -51,6 +52,12 @@ class FileReport:
             address: int | None = None) -> None:
         self.findings.append({"severity": severity, "code": code, "message": message, "region": region,
                               "offset": offset, "address": address})
+
+    def add_checks(self, found: Iterable[Finding], *, region: str | None = None) -> None:
+        """Findings of the device rules (bundler.checks): a fatal rule fails, the others warn."""
+        for f in found:
+            self.add("fail" if f.fatal else "warning", f.code, f.message, region=region, offset=f.offset,
+                     address=f.address)
 
     @property
     def exit_code(self) -> int:

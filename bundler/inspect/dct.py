@@ -31,8 +31,11 @@ def decode_dct_copies(rep: FileReport, data: bytes, ctx: Context) -> dict[str, A
     if current is None:
         rep.add("fail", "no_valid_dct", f"no valid DCT copy: {reason}", region=board.dct.copies[0],
                 address=mcu.region(board.dct.copies[0]).start)
+        from ..checks import boot_facts
+
         out["boot"] = {"summary": "no valid DCT: the app erases DCT copy 1 and writes a bare header (all settings "
-                       "lost); the bootloader runs the app in internal flash", "loads_app": None}
+                       "lost); the bootloader runs the app in internal flash", "loads_app": None,
+                       "device_facts": boot_facts()}
         return out
     for c in copies:
         if c["copy"] != current and c["state"] == "present" and not c["valid"]:
@@ -79,7 +82,14 @@ def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, c
 
 
 def boot_summary(header: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """What the 3.5.2 bootloader does with boot_detail (wiced-formats.md §6 steps 2-3)."""
+    """What the 3.5.2 bootloader does with boot_detail (wiced-formats.md §6 steps 2-3), and what a factory reset and
+    an update do on a 3.5.2 device (bundler.checks.BOOT_FACTS, each with its source)."""
+    from ..checks import boot_facts
+
+    return {**_next_boot(header, ctx), "device_facts": boot_facts()}
+
+
+def _next_boot(header: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from ..formats.lut import COMPONENTS
 
     bd = header["boot_detail"]

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, hexsize
 from .context import Context, Loaded
-from .vectors import bootloader_region, parse_vectors, vector_checks
+from .vectors import bootloader_region, vectors_ok
 from .verify import match_artefact
 
 if TYPE_CHECKING:
-    from ..layout import Board, Chip, Region
+    from ..layout import Board, Chip
 
 
 KINDS = ("mcu", "sflash", "dct", "app", "filesystem", "wifi_firmware")
@@ -80,11 +80,11 @@ def _mcu_score(data: bytes, board: Board) -> tuple[int, list[str]]:
             why.append(f"DCT magic in {copy}")
             break
     boot = bootloader_region(board)
-    if _vectors_ok(data, boot.start - mcu.flash_base, board, boot):
+    if vectors_ok(data, boot.start - mcu.flash_base, board, boot):
         score += 1
         why.append(f"vector table at 0x{mcu.flash_base:08X}")
     app = mcu.region(board.sflash.app_region)
-    if _vectors_ok(data, app.start - mcu.flash_base, board, app):
+    if vectors_ok(data, app.start - mcu.flash_base, board, app):
         score += 1
         why.append(f"vector table at 0x{app.start:08X}")
     return score, why
@@ -108,11 +108,6 @@ def dct_magic(data: bytes, offset: int) -> bool:
     if offset < 0 or offset + size > len(data):
         return False
     return platform_dct_header_t.parse(data[offset:offset + size]).magic_number == BOOTLOADER_MAGIC_NUMBER
-
-
-def _vectors_ok(data: bytes, offset: int, board: Board, region: Region) -> bool:
-    v = parse_vectors(data, offset)
-    return v is not None and vector_checks(v, board, region)["ok"]
 
 
 def lut_plausible(data: bytes, board: Board) -> bool:

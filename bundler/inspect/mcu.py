@@ -9,7 +9,7 @@ from .context import Context, FileReport
 from .dct import decode_dct_copies
 from .scan import first_not, span
 from .sums import region_sums
-from .vectors import bootloader_region, parse_vectors, report_vectors, vector_checks
+from .vectors import bootloader_region, check_vectors
 
 
 def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
@@ -41,13 +41,6 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
             else:
                 rep.add("fail", "no_bootloader", f"the {name} region is erased", region=name, address=region.start)
             continue
-        v = parse_vectors(data, off)
-        if v is None:
-            rep.add("fail", "vectors", f"{name}: no room for a vector table at 0x{region.start:08X}", region=name)
-            vectors[name] = None
-            continue
-        checks = vector_checks(v, board, region)
-        vectors[name] = {"address": region.start, **checks}
-        report_vectors(rep, checks, name, region)
+        vectors[name] = check_vectors(rep, data, off, board, region, name)
     return {"flash_base": mcu.flash_base, "flash_size": mcu.flash_size, "fill": mcu.fill, "regions": regions,
             "dct": dct, "vectors": vectors}

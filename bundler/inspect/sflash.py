@@ -341,7 +341,7 @@ def decode_component(rep: FileReport, index: int, name: str, blob: bytes, ctx: C
                 rep.add("fail", "dct_invalid", f"{name}: the DCT it holds is not valid as copy 1 ({copy['reason']}); "
                         "a factory reset would restore it", region=name)
     elif name == "filesystem":
-        fs = decode_filesystem(rep, blob, region=name)
+        fs = decode_filesystem(rep, blob, region=name, readable=len(blob))  # blob: the entry's whole sectors
         comp.update({"kind": "filesystem", "filesystem": fs})
         size = fs["size"]
     else:

@@ -270,3 +270,16 @@ def verify_component(rep: FileReport, kind: str, data: bytes, ctx: Context,
             f"{r['sha256'][:16]}… ({hexsize(r['size'])}), this file {digest[:16]}… ({hexsize(len(data))}){hint}",
             region=r["name"])
     return {"artefact": a["file"], "region": r["name"], "result": "fail"}
+
+
+def vouched(content: list[dict[str, Any]], verification: dict[str, Any]) -> None:
+    """Identity before content (issue 20): a content finding that fails bytes the manifest vouches for - the whole
+    file when it verified, else the regions that matched - becomes a warning; the verification decides."""
+    if verification.get("result") == "pass":
+        same = None  # every region
+    else:
+        same = {r["name"] for r in verification.get("regions", []) if r["status"] == "ok"}
+    for f in content:
+        if f["severity"] == "fail" and (same is None or f["region"] in same):
+            f["severity"] = "warning"
+            f["message"] += " (these bytes are the manifest's: a content finding, not a verification failure)"
