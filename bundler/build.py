@@ -92,9 +92,9 @@ def _same_dct(project: Project, used: bytes, dct_file: _DctFile) -> None:
     mine, theirs = used.ljust(dct1.size, fill), dct_file.dct.ljust(dct1.size, fill)
     if mine != theirs:
         at = next(i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b)
-        raise InputError(f"[dct] and [sflash] dct_image {dct_file.source.file} give different DCTs (first difference at "
-                         f"offset 0x{at:X}): DCT copy 1 and the DCT image would disagree; remove [dct] to take copy 1 "
-                         "from the file, or make dct_image \"generated\"", project.path)
+        raise InputError(f"[dct] and [sflash] dct_image {dct_file.source.file} give different DCTs (first difference "
+                         f"at offset 0x{at:X}): DCT copy 1 and the DCT image would disagree; remove [dct] to take "
+                         "copy 1 from the file, or make dct_image \"generated\"", project.path)
 
 
 def dct_image_elf(project: Project, dct: bytes) -> bytes:
@@ -184,12 +184,13 @@ def _filesystem(project: Project, spec: InputSpec, room: int | None, notes: list
 def _device_notes(project: Project, mcu: Image, components: dict[str, tuple[Piece, Source]]) -> list[str]:
     """For the job sheet: whether a factory reset installs the program the MCU image holds."""
     board = project.board
-    region = next((r for r in mcu.regions if r.name == board.sflash.app_region), None)
     fr_app = components.get("fr_app")
-    if region is None or fr_app is None or not isinstance(fr_app[0], bytes):
+    if board.sflash.app_region not in project.mcu or fr_app is None or not isinstance(fr_app[0], bytes):
         return []
-    app = (mcu.base_address + region.offset, mcu.read(region.offset, region.offset + region.size))
-    text = checks.factory_reset_app(checks.app_flash_image(checks.read_elf(fr_app[0], "fr_app"), board), app)
+    app = board.mcu.region(board.sflash.app_region)
+    offset = app.start - mcu.base_address
+    text = checks.factory_reset_app(checks.app_flash_image(checks.read_elf(fr_app[0], "fr_app"), board), app,
+                                    mcu.read(offset, offset + app.size), board.mcu.fill)
     return [text] if text else []
 
 

@@ -25,6 +25,7 @@ from .errors import hexsize
 
 if TYPE_CHECKING:
     from .layout import Board, Chip, Region, SflashLayout
+    from .wicedfs import FsEntry
 
 MAX_LISTED = 16  # findings of one rule listed one by one before a summary
 
@@ -127,7 +128,8 @@ def read_elf(blob: bytes, what: str) -> ElfImage:
         elf.findings.append(Finding("elf_class", True, f"{what}: not a 32-bit little-endian ELF (class "
                                     f"{hdr.e_ident.EI_CLASS}, data {hdr.e_ident.EI_DATA})"))
     if hdr.e_machine != EM_ARM:
-        elf.findings.append(Finding("elf_machine", False, f"{what}: e_machine {hdr.e_machine}, expected {EM_ARM} (ARM)"))
+        elf.findings.append(Finding("elf_machine", False,
+                                    f"{what}: e_machine {hdr.e_machine}, expected {EM_ARM} (ARM)"))
     phsize = Elf32_Phdr.sizeof()
     if hdr.e_phnum and hdr.e_phentsize != phsize:
         elf.findings.append(Finding("elf_phentsize", True, f"{what}: e_phentsize {hdr.e_phentsize}, the loader reads "
@@ -210,11 +212,16 @@ def app_flash_image(elf: ElfImage, board: Board) -> tuple[int, bytes] | None:
     return start, bytes(image)
 
 
-def factory_reset_app(fr_app: tuple[int, bytes] | None, app: tuple[int, bytes] | None) -> str:
-    """What a factory reset installs, compared with the app in internal flash ((address, bytes) of each)."""
-    if fr_app is None or app is None:
+def factory_reset_app(fr_app: tuple[int, bytes] | None, app: Region, app_bytes: bytes, fill: int) -> str:
+    """What a factory reset installs (the fr_app's app_flash_image) compared with `app_bytes`, the app region of
+    internal flash: the same program or another one."""
+    if fr_app is None:
         return ""
-    if fr_app == app:
+    start, data = fr_app
+    image = bytearray(bytes([fill])) * len(app_bytes)
+    at = start - app.start
+    image[at:at + len(data)] = data
+    if len(image) == len(app_bytes) and bytes(image) == app_bytes:
         return "the factory-reset app (LUT entry 0) loads the same bytes as the app in internal flash: a factory " \
                "reset reinstalls the same program"
     return "the factory-reset app (LUT entry 0) differs from the app in internal flash: a factory reset installs a " \
@@ -279,16 +286,15 @@ class NameTable:
         return None
 
 
-def wicedfs_reads(data: bytes, wide: bool = False) -> list[tuple[str, str, int]]:
-    """(kind, path, end) of the reads the 3.5.2 reader makes past an item's own bytes, for an image `list_image`
-    accepts: ("dir", path, end) - `wicedfs_opendir` sets filename_size = file_header_size, so `wicedfs_readdir`
-    reads file_header_size bytes for each name, the last one up to `end`; ("file", path, end) - `find_item` reads a
-    wicedfs_dir_header_t at every item it finds, a file's content included (`wicedfs_fopen`, `wicedfs_filesize`)."""
+def wicedfs_reads(data: bytes, entries: list[FsEntry], wide: bool = False) -> list[tuple[str, str, int]]:
+    """(kind, path, end) of the reads the 3.5.2 reader makes past an item's own bytes, for an image and its
+    `list_image` entries: ("dir", path, end) - `wicedfs_opendir` sets filename_size = file_header_size, so
+    `wicedfs_readdir` reads file_header_size bytes for each name, the last one up to `end`; ("file", path, end) -
+    `find_item` reads a wicedfs_dir_header_t at every item it finds, a file's content included (`wicedfs_fopen`,
+    `wicedfs_filesize`)."""
     from .formats.wicedfs import flavour
-    from .wicedfs import list_image
 
     fl = flavour(wide)
-    entries = list_image(data, wide=wide)
     root = int(fl.wicedfs_filesystem_header_t.parse(data).root_dir_offset)
     reads = []
     for path, pos in [("", root)] + [(e.path, e.offset) for e in entries if e.is_dir]:
@@ -300,18 +306,20 @@ def wicedfs_reads(data: bytes, wide: bool = False) -> list[tuple[str, str, int]]
     return reads
 
 
-def wicedfs_slack(data: bytes, readable: int, what: str, wide: bool = False) -> tuple[int, list[Finding]]:
+def wicedfs_slack(data: bytes, entries: list[FsEntry], readable: int, what: str,
+                  wide: bool = False) -> tuple[int, list[Finding]]:
     """(the end of the furthest read the device makes, a warning for each directory it cannot list and each file
     it may fail to open because that read passes the `readable` bytes of the filesystem component)."""
     from .wicedfs import display_path
 
-    reads = wicedfs_reads(data, wide)
+    reads = wicedfs_reads(data, entries, wide)
     need = max([len(data)] + [end for _, _, end in reads])
     found = []
     for kind, path, end in reads:
         if end <= readable:
             continue
-        subject = f"{'directory' if kind == 'dir' else 'file'} " + (f"'{display_path(path)}'" if path else "'/' (root)")
+        shown = f"'{display_path(path)}'" if path else "'/' (root)"
+        subject = f"{'directory' if kind == 'dir' else 'file'} {shown}"
         if kind == "dir":
             msg = (f"{what}: {subject}: wicedfs_readdir reads each name as file_header_size bytes (wicedfs.c "
                    f"wicedfs_opendir), the last one up to offset 0x{end:X}, past the {hexsize(readable)} the device "
@@ -333,8 +341,11 @@ def readable_size(layout: SflashLayout, size: int) -> int:
 
 def filesystem_padding(data: bytes, layout: SflashLayout, what: str) -> tuple[int, list[Finding]]:
     """Zero bytes to add after an image so that every read the device makes stays inside the component's sectors
-    (0 when none are needed), and the findings that made them necessary."""
-    need, found = wicedfs_slack(data, readable_size(layout, len(data)), what)
+    (0 when none are needed), and the findings that made them necessary. Refuses (InputError) an image the reader
+    inspect uses does not accept."""
+    from .wicedfs import list_image
+
+    need, found = wicedfs_slack(data, list_image(data), readable_size(layout, len(data)), what)
     return (need - len(data) if found else 0), found
 
 

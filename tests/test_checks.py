@@ -1,5 +1,5 @@
-"""The 3.5.2 device rules (bundler/checks.py) as build and inspect apply them: each case of issue 20 as a regression test,
-with oracles that do not use bundler (struct readers, the SDK-like WicedFS reader of tests/sdk_wicedfs.py,
+"""The 3.5.2 device rules (bundler/checks.py) as build and inspect apply them: each case of issue 20 as a regression
+test, with oracles that do not use bundler (struct readers, the SDK-like WicedFS reader of tests/sdk_wicedfs.py,
 arm-none-eabi-ld / objcopy / readelf)."""
 
 from __future__ import annotations
@@ -200,6 +200,15 @@ def test_sdk_dct_elf_and_the_same_dct_table_build(sample_copy: Path, tmp_path: P
     sdk_dct_elf(sample_copy.parent, bundle.dct)
     edit(sample_copy, 'dct_image = "generated"', 'dct_image = "DCT.elf"')
     assert build(sample_copy, tmp_path / "out").exit_code == 0
+
+
+def test_dct_elf_holding_an_invalid_dct_is_refused(sample_copy: Path, tmp_path: Path, other_dct: bytes) -> None:
+    bad = bytearray(other_dct)
+    bad[0x14:0x18] = b"\x01\x02\x03\x04"  # platform_dct_header_t.crc32: neither 0 (factory form) nor the CRC
+    sdk_dct_elf(sample_copy.parent, bytes(bad))
+    drop_dct_table(sample_copy)
+    refused(build(sample_copy, tmp_path / "out"), tmp_path / "out", "DCT.elf: DCT copy 1: not valid as DCT copy 1",
+            "0x04030201")
 
 
 def test_dct_elf_with_two_program_headers_is_refused(sample_copy: Path, tmp_path: Path, sample_build) -> None:
@@ -409,3 +418,28 @@ def test_inspect_boot_summary_states_the_factory_reset_facts(sample_build) -> No
     sheet = (out / "JOBSHEET.md").read_text()
     assert all(f in sheet for f in facts)
     assert "the factory-reset app (LUT entry 0) differs from the app in internal flash" in sheet
+
+
+def test_factory_reset_app_compared_with_the_mcu_app(sample_build, sample_copy: Path, tmp_path: Path) -> None:
+    out, _ = sample_build
+    code, doc = inspect(out / "mcu.bin", out / "sflash.bin")
+    assert code == 0
+    note, = findings(doc, "factory_reset_app")
+    assert "differs from the app in internal flash" in note["message"] and note["message"].endswith("mcu.bin")
+    # the app itself as the factory-reset app: the same program (the MCU app is the unstripped ELF of it)
+    edit(sample_copy, 'fr_app = "build/ota_fr.stripped.elf"', 'fr_app = "build/app.stripped.elf"')
+    assert build(sample_copy, tmp_path / "same").exit_code == 0
+    assert "a factory reset reinstalls the same program" in (tmp_path / "same" / "JOBSHEET.md").read_text()
+    code, doc = inspect(tmp_path / "same" / "mcu.bin", tmp_path / "same" / "sflash.bin")
+    note, = findings(doc, "factory_reset_app")
+    assert "reinstalls the same program" in note["message"]
+
+
+def test_the_unpadded_prebuilt_image_matches_its_padded_region(sample_copy: Path, tmp_path: Path) -> None:
+    (sample_copy.parent / "fs.bin").write_bytes(fs_image(FS_4091))
+    edit(sample_copy, 'filesystem = "resources/"', 'filesystem = "fs.bin"')
+    out = tmp_path / "out"
+    assert build(sample_copy, out).exit_code == 0
+    code, doc = inspect(sample_copy.parent / "fs.bin", "--manifest", out / "manifest.json")
+    assert code == 0 and doc["files"][0]["verification"]["region"] == "filesystem"
+    assert any("zeros the build added" in f["message"] for f in findings(doc, "matches_region"))

@@ -33,6 +33,7 @@ class Context:
     references: dict[str, bytes | None] = field(default_factory=dict)  # artefact file -> verified image bytes
     ahead: "ReadAhead | None" = None
     sums: dict[tuple[str, int, int, int], tuple[bytes, Any]] = field(default_factory=dict)  # see sums.once
+    mcu_apps: dict[str, bytes] = field(default_factory=dict)  # MCU image file -> its app region (decode_mcu)
 
     @property
     def dct_options(self) -> DctOptions:

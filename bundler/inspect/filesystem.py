@@ -22,7 +22,7 @@ def decode_filesystem(rep: FileReport, blob: bytes, *, region: str | None, reada
     except BundleError as exc:
         rep.add("fail", "filesystem", f"{what}: {exc}", region=region)
         return {"valid": False, "size": 0, "files": []}
-    rep.add_checks(wicedfs_slack(blob, readable, what)[1], region=region)
+    rep.add_checks(wicedfs_slack(blob, entries, readable, what)[1], region=region)
     end = 12
     files = []
     for e in entries:

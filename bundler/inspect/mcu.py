@@ -42,5 +42,7 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
                 rep.add("fail", "no_bootloader", f"the {name} region is erased", region=name, address=region.start)
             continue
         vectors[name] = check_vectors(rep, data, off, board, region, name)
+    off = app.start - mcu.flash_base
+    ctx.mcu_apps[rep.doc["file"]] = data[off:off + app.size]  # what a factory reset is compared with (sflash)
     return {"flash_base": mcu.flash_base, "flash_size": mcu.flash_size, "fill": mcu.fill, "regions": regions,
             "dct": dct, "vectors": vectors}

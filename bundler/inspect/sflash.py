@@ -325,9 +325,12 @@ def decode_component(rep: FileReport, index: int, name: str, blob: bytes, ctx: C
         rep.add("note", "component_erased", f"{name}: its {hexsize(len(blob))} of sectors are erased", region=name)
         return comp
     if name in APP_COMPONENTS:
-        elf = decode_elf(rep, blob, ctx.board, region=name)
+        flash: list[tuple[int, bytes]] = []
+        elf = decode_elf(rep, blob, ctx.board, region=name, flash_out=flash)
         comp.update({"kind": "app", "elf": elf})
         size = elf.get("size", 0)
+        if name == "fr_app":
+            _factory_reset(rep, flash[0] if flash else None, ctx)
     elif name == "dct_image":
         elf = decode_elf(rep, blob, ctx.board, region=name, role="dct_image")
         dct_blob = elf.pop("_dct_blob", None)
@@ -338,8 +341,8 @@ def decode_component(rep: FileReport, index: int, name: str, blob: bytes, ctx: C
             copy = decode_copy(rep, dct_blob[:dct1.size], 1, name, dct1.start, ctx)
             comp["dct"] = copy
             if copy["state"] == "present" and not copy["valid"]:
-                rep.add("fail", "dct_invalid", f"{name}: the DCT it holds is not valid as copy 1 ({copy['reason']}); "
-                        "a factory reset would restore it", region=name)
+                rep.add("fail", "dct_invalid", f"{name}: the DCT it holds is not valid as copy 1 ({copy['reason']})",
+                        region=name)
     elif name == "filesystem":
         fs = decode_filesystem(rep, blob, region=name, readable=len(blob))  # blob: the entry's whole sectors
         comp.update({"kind": "filesystem", "filesystem": fs})
@@ -367,3 +370,14 @@ def _manifest_region_size(ctx: Context, name: str) -> int | None:
                 if r["name"] == name:
                     return int(r["size"])
     return None
+
+
+def _factory_reset(rep: FileReport, fr_app: tuple[int, bytes] | None, ctx: Context) -> None:
+    """Say whether a factory reset installs the program of each MCU image inspected in the same run."""
+    from ..checks import factory_reset_app
+
+    app = ctx.board.mcu.region(ctx.board.sflash.app_region)
+    for file, app_bytes in ctx.mcu_apps.items():
+        text = factory_reset_app(fr_app, app, app_bytes, ctx.board.mcu.fill)
+        if text:
+            rep.add("note", "factory_reset_app", f"{text} of {file}", region="fr_app")
