@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -159,26 +160,46 @@ def _filesystem(project: Project, spec: InputSpec, room: int | None, notes: list
 
     what = "[sflash] filesystem"
     piece: Piece
+    data: bytes | mmap.mmap
     if is_dir(spec.path):
         data = build_image(spec.path, max_size=room)
         source = Source(spec.display, hashlib.sha256(data).hexdigest())
         piece = data
     else:
-        data, source = read_file(spec.path, spec.display)  # parsed whole; written from the file again (FileBytes)
+        # hashed in blocks, parsed through a read-only map, written from the file again (refused if it changed):
+        # a multi-MiB image is never held (issue 6)
+        piece = file_bytes(spec.path, spec.display)
+        source = Source(piece.display, piece.sha256)
+        data = _mapped(piece)
+    try:
         if not detect(data[:BLOCK]):  # the headers are at the start (mk_wicedfs: root directory right after)
             raise InputError("not a WicedFS image (expected magic 'BRCM', version 1 at offset 0)", spec.display)
-        piece = FileBytes(spec.path, spec.display, len(data), source.sha256)
-    try:
-        pad, found = checks.filesystem_padding(data, project.board.sflash, what)
-    except InputError as exc:
-        raise InputError(f"{what}: the device's reader cannot use this image: {exc}", spec.display) from None
-    if pad:
-        items = ", ".join(f.subject for f in found if f.subject)
-        notes.append(f"{what} ({spec.display}): added {pad} zero bytes after the {len(data)}-byte image: the 3.5.2 "
-                     f"WicedFS reader reads past the component's sectors for {items} (wicedfs.c: wicedfs_readdir reads "
-                     "file_header_size bytes per name, find_item 16 bytes at a file's content)")
-        piece = data + bytes(pad)
+        try:
+            pad, found = checks.filesystem_padding(data, project.board.sflash, what)
+        except InputError as exc:
+            raise InputError(f"{what}: the device's reader cannot use this image: {exc}", spec.display) from None
+        if pad:
+            items = ", ".join(f.subject for f in found if f.subject)
+            notes.append(f"{what} ({spec.display}): added {pad} zero bytes after the {len(data)}-byte image: the "
+                         f"3.5.2 WicedFS reader reads past the component's sectors for {items} (wicedfs.c: "
+                         "wicedfs_readdir reads file_header_size bytes per name, find_item 16 bytes at a file's "
+                         "content)")
+            piece = bytes(data) + bytes(pad)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
     return piece, source
+
+
+def _mapped(raw: FileBytes) -> bytes | mmap.mmap:
+    """The file's bytes as a read-only map (b"" for an empty file)."""
+    if not raw.size:
+        return b""
+    try:
+        with open(raw.path, "rb") as fh:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read again: {getattr(exc, 'strerror', None) or exc}", raw.display) from None
 
 
 def _device_notes(project: Project, mcu: Image, components: dict[str, tuple[Piece, Source]]) -> list[str]:
@@ -187,10 +208,10 @@ def _device_notes(project: Project, mcu: Image, components: dict[str, tuple[Piec
     fr_app = components.get("fr_app")
     if board.sflash.app_region not in project.mcu or fr_app is None or not isinstance(fr_app[0], bytes):
         return []
-    app = board.mcu.region(board.sflash.app_region)
-    offset = app.start - mcu.base_address
+    region = next(r for r in mcu.regions if r.name == board.sflash.app_region)  # the app's bytes, as placed
+    app = (mcu.base_address + region.offset, mcu.read(region.offset, region.offset + region.size))
     text = checks.factory_reset_app(checks.app_flash_image(checks.read_elf(fr_app[0], "fr_app"), board), app,
-                                    mcu.read(offset, offset + app.size), board.mcu.fill)
+                                    board.mcu.fill)
     return [text] if text else []
 
 

@@ -18,6 +18,7 @@ Sources (WICED SDK 3.5.2, read, not copied):
 from __future__ import annotations
 
 import bisect
+import mmap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -212,20 +213,22 @@ def app_flash_image(elf: ElfImage, board: Board) -> tuple[int, bytes] | None:
     return start, bytes(image)
 
 
-def factory_reset_app(fr_app: tuple[int, bytes] | None, app: Region, app_bytes: bytes, fill: int) -> str:
-    """What a factory reset installs (the fr_app's app_flash_image) compared with `app_bytes`, the app region of
-    internal flash: the same program or another one."""
+def factory_reset_app(fr_app: tuple[int, bytes] | None, app: tuple[int, bytes], fill: int) -> str:
+    """What a factory reset installs (the fr_app's app_flash_image) compared with the app in internal flash, each
+    (address, bytes) and compared without the erased bytes at either end: the same program or another one."""
     if fr_app is None:
         return ""
-    start, data = fr_app
-    image = bytearray(bytes([fill])) * len(app_bytes)
-    at = start - app.start
-    image[at:at + len(data)] = data
-    if len(image) == len(app_bytes) and bytes(image) == app_bytes:
+    if _program(*fr_app, fill) == _program(*app, fill):
         return "the factory-reset app (LUT entry 0) loads the same bytes as the app in internal flash: a factory " \
                "reset reinstalls the same program"
     return "the factory-reset app (LUT entry 0) differs from the app in internal flash: a factory reset installs a " \
            "different program"
+
+
+def _program(start: int, data: bytes, fill: int) -> tuple[int, bytes]:
+    erased = bytes([fill])
+    body = data.lstrip(erased)
+    return start + len(data) - len(body), body.rstrip(erased)
 
 
 def dct_image(elf: ElfImage, board: Board, what: str) -> tuple[bytes | None, list[Finding]]:
@@ -286,7 +289,7 @@ class NameTable:
         return None
 
 
-def wicedfs_reads(data: bytes, entries: list[FsEntry], wide: bool = False) -> list[tuple[str, str, int]]:
+def wicedfs_reads(data: bytes | mmap.mmap, entries: list[FsEntry], wide: bool = False) -> list[tuple[str, str, int]]:
     """(kind, path, end) of the reads the 3.5.2 reader makes past an item's own bytes, for an image and its
     `list_image` entries: ("dir", path, end) - `wicedfs_opendir` sets filename_size = file_header_size, so
     `wicedfs_readdir` reads file_header_size bytes for each name, the last one up to `end`; ("file", path, end) -
@@ -295,7 +298,7 @@ def wicedfs_reads(data: bytes, entries: list[FsEntry], wide: bool = False) -> li
     from .formats.wicedfs import flavour
 
     fl = flavour(wide)
-    root = int(fl.wicedfs_filesystem_header_t.parse(data).root_dir_offset)
+    root = int(fl.wicedfs_filesystem_header_t.parse(data[:fl.filesystem_header_size]).root_dir_offset)
     reads = []
     for path, pos in [("", root)] + [(e.path, e.offset) for e in entries if e.is_dir]:
         dh = fl.wicedfs_dir_header_t.parse(data[pos:pos + fl.dir_header_size])
@@ -306,7 +309,7 @@ def wicedfs_reads(data: bytes, entries: list[FsEntry], wide: bool = False) -> li
     return reads
 
 
-def wicedfs_slack(data: bytes, entries: list[FsEntry], readable: int, what: str,
+def wicedfs_slack(data: bytes | mmap.mmap, entries: list[FsEntry], readable: int, what: str,
                   wide: bool = False) -> tuple[int, list[Finding]]:
     """(the end of the furthest read the device makes, a warning for each directory it cannot list and each file
     it may fail to open because that read passes the `readable` bytes of the filesystem component)."""
@@ -339,7 +342,7 @@ def readable_size(layout: SflashLayout, size: int) -> int:
     return layout.sector_count(size) * layout.sector_size
 
 
-def filesystem_padding(data: bytes, layout: SflashLayout, what: str) -> tuple[int, list[Finding]]:
+def filesystem_padding(data: bytes | mmap.mmap, layout: SflashLayout, what: str) -> tuple[int, list[Finding]]:
     """Zero bytes to add after an image so that every read the device makes stays inside the component's sectors
     (0 when none are needed), and the findings that made them necessary. Refuses (InputError) an image the reader
     inspect uses does not accept."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import mmap
 import os
 import stat
 import tempfile
@@ -211,10 +212,11 @@ def detect(data: bytes) -> bool:
     return False
 
 
-def list_image(data: bytes, *, wide: bool = False) -> list[FsEntry]:
+def list_image(data: bytes | mmap.mmap, *, wide: bool = False) -> list[FsEntry]:
     """All entries of the image, depth first in table order. Raises InputError (one line, with the offset) for
     anything the device's reader would not find, or that does not fit in the image."""
-    data = bytes(data)
+    if not isinstance(data, (bytes, mmap.mmap)):  # a read-only map of a file is not copied (a prebuilt image)
+        data = bytes(data)
     fl = flavour(wide)
     n = len(data)
     root_pos = _parse_header(data, fl)

@@ -33,7 +33,8 @@ class Context:
     references: dict[str, bytes | None] = field(default_factory=dict)  # artefact file -> verified image bytes
     ahead: "ReadAhead | None" = None
     sums: dict[tuple[str, int, int, int], tuple[bytes, Any]] = field(default_factory=dict)  # see sums.once
-    mcu_apps: dict[str, bytes] = field(default_factory=dict)  # MCU image file -> its app region (decode_mcu)
+    mcu_apps: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # MCU image file -> (address, bytes) of
+    # what its app region holds, erased ends left out (decode_mcu)
 
     @property
     def dct_options(self) -> DctOptions:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .context import Context, FileReport
 from .dct import decode_dct_copies
-from .scan import first_not, span
+from .scan import first_not, last_not, span
 from .sums import region_sums
 from .vectors import bootloader_region, check_vectors
 
@@ -43,6 +43,8 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
             continue
         vectors[name] = check_vectors(rep, data, off, board, region, name)
     off = app.start - mcu.flash_base
-    ctx.mcu_apps[rep.doc["file"]] = data[off:off + app.size]  # what a factory reset is compared with (sflash)
+    first, last = first_not(data, mcu.fill, off, off + app.size), last_not(data, mcu.fill, off, off + app.size)
+    if first is not None and last is not None:  # what a factory reset is compared with (sflash)
+        ctx.mcu_apps[rep.doc["file"]] = (mcu.flash_base + first, data[first:last + 1])
     return {"flash_base": mcu.flash_base, "flash_size": mcu.flash_size, "fill": mcu.fill, "regions": regions,
             "dct": dct, "vectors": vectors}

@@ -376,8 +376,7 @@ def _factory_reset(rep: FileReport, fr_app: tuple[int, bytes] | None, ctx: Conte
     """Say whether a factory reset installs the program of each MCU image inspected in the same run."""
     from ..checks import factory_reset_app
 
-    app = ctx.board.mcu.region(ctx.board.sflash.app_region)
-    for file, app_bytes in ctx.mcu_apps.items():
-        text = factory_reset_app(fr_app, app, app_bytes, ctx.board.mcu.fill)
+    for file, app in ctx.mcu_apps.items():
+        text = factory_reset_app(fr_app, app, ctx.board.mcu.fill)
         if text:
             rep.add("note", "factory_reset_app", f"{text} of {file}", region="fr_app")
