@@ -23,8 +23,17 @@ from typing import Any, Iterable, Mapping
 from .errors import ConfigError, InputError, hexsize
 from .inputs import is_file
 
-# every supported install (editable, plain, wheel, pipx) puts the package data on the file system
-LAYOUTS_DIR = Path(str(resources.files("bundler.layouts")))
+
+def _layouts_dir() -> Path:
+    # every supported install (editable, plain, wheel, pipx) puts the package data on the file system
+    try:
+        return Path(str(resources.files("bundler.layouts")))
+    except ModuleNotFoundError:  # an editable install made before setup.py mapped layouts/ into the package
+        raise ImportError("bundler.layouts is not installed: this install predates the layouts as package data; "
+                          "run `pip install -e .` (or reinstall the tool) again") from None
+
+
+LAYOUTS_DIR = _layouts_dir()
 SECTOR_COUNT_RULES = ("sdk", "ceil")
 DEFAULT_BOARD = "bcm943362wcd4"  # what inspect and dct decode read with when neither --board nor a manifest says
 

@@ -68,3 +68,14 @@ def test_metadata_entry_point_and_no_test_packages(wheel: zipfile.ZipFile) -> No
         assert any(r.startswith(test_only) for r in requires)  # in the `test` extra
     points = wheel.read(next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))).decode()
     assert "bundle = bundler.cli:main" in points
+
+
+def test_an_install_without_the_layouts_package_says_to_reinstall(tmp_path: Path) -> None:
+    """The package from the source tree alone (as an editable install made before setup.py mapped layouts/ in):
+    one clear message, not a bare ModuleNotFoundError."""
+    res = subprocess.run([sys.executable, "-S", "-c", "import bundler.layout"], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(ROOT)}, timeout=60)
+    assert res.returncode == 1
+    assert res.stderr.splitlines()[-1] == ("ImportError: bundler.layouts is not installed: this install predates the "
+                                           "layouts as package data; run `pip install -e .` (or reinstall the tool) "
+                                           "again")
