@@ -12,9 +12,8 @@ from . import checks
 from .checksums import memoized
 from .config import GENERATED, InputSpec, Project, load_project
 from .errors import ConfigError, InputError
-from .formats.elf import PF_R, PF_W, PT_LOAD, build_elf
 from .formats.lut import APP_COMPONENTS
-from .image import Image, Part, Piece, assemble_mcu, assemble_sflash
+from .image import Image, Part, Piece, assemble_mcu, assemble_sflash, room_left
 from .inputs import FileBytes, LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
 from .manifest import MANIFEST_FILE as MANIFEST, Artefact, dumps, make_manifest
 from .publish import publish
@@ -98,15 +97,6 @@ def _same_dct(project: Project, used: bytes, dct_file: _DctFile) -> None:
                          "copy 1 from the file, or make dct_image \"generated\"", project.path)
 
 
-def dct_image_elf(project: Project, dct: bytes) -> bytes:
-    """The DCT image component: an ELF with one PT_LOAD at DCT copy 1 holding the DCT (wiced_dct_load needs
-    e_phnum == 1)."""
-    start = project.board.mcu.region(project.board.dct.copies[0]).start
-    phdr = {"p_type": PT_LOAD, "p_vaddr": start, "p_paddr": start, "p_memsz": len(dct), "p_flags": PF_R | PF_W,
-            "p_align": 4}
-    return build_elf([(phdr, dct)], entry=0)
-
-
 def _no_address(where: str, spec: InputSpec, loaded: LoadedInput) -> None:
     if spec.address is not None and loaded.format == "elf":
         raise ConfigError(f"{where}: address 0x{spec.address:X} given with an ELF input; an ELF is placed by its own "
@@ -132,7 +122,9 @@ def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, d
     """The bytes stored for one LUT component, checked by the device's rules. `room` is the most a folder-built
     filesystem may take; what the build changes for the device is added to `notes`."""
     if spec == GENERATED:
-        return dct_image_elf(project, dct), dct_source
+        from .dct.image import dct_image_elf
+
+        return dct_image_elf(project.board, dct), dct_source
     assert isinstance(spec, InputSpec)
     what = f"[sflash] {name}"
     if name == "filesystem":
@@ -215,14 +207,6 @@ def _device_notes(project: Project, mcu: Image, components: dict[str, tuple[Piec
     return [text] if text else []
 
 
-def _room(project: Project, sizes: list[int]) -> int | None:
-    """The largest component that still fits the chip after components of `sizes` (by the layout's sector rule);
-    None when those alone overflow it (placement then reports the whole overflow)."""
-    sf = project.board.sflash
-    free = project.chip.size // sf.sector_size - sf.apps_start_sector - sum(sf.sector_count(n) for n in sizes)
-    return free * sf.sector_size - (1 if sf.sector_count_rule == "sdk" else 0) if free > 0 else None
-
-
 def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key: Path | None = None,
                 equipment: Sequence[str] | None = None) -> Bundle:
     """Build both images, the artefacts (as streams) and the manifest. Raises before anything is written.
@@ -255,7 +239,7 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
     notes: list[str] = []
     for name in order:
         components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file,
-                                      _room(project, [len(data) for data, _ in components.values()]), notes)
+                                      room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]), notes)
     sflash = assemble_sflash(board.sflash, project.chip, {name: components[name] for name in project.sflash})
     device_notes = _device_notes(project, mcu, components)
     del components

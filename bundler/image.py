@@ -169,6 +169,13 @@ def _check_overlaps(placed: list[tuple[Segment, str]]) -> None:
                 b_file)
 
 
+def room_left(layout: SflashLayout, chip: Chip, sizes: list[int]) -> int | None:
+    """The largest component that still fits the chip after components of `sizes` (by the layout's sector rule, as
+    plan_sflash places them); None when those alone overflow it (plan_sflash then reports the whole overflow)."""
+    free = chip.size // layout.sector_size - layout.apps_start_sector - sum(layout.sector_count(n) for n in sizes)
+    return free * layout.sector_size - (1 if layout.sector_count_rule == "sdk" else 0) if free > 0 else None
+
+
 def plan_sflash(layout: SflashLayout, chip: Chip, sizes: dict[str, int],
                 files: Mapping[str, str] | None = None) -> list[LutEntry]:
     """The SDK build's placement (wiced_apps.mk): from APPS_START_SECTOR, each present component in index order
