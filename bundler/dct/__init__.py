@@ -12,5 +12,6 @@ per-unit serialization. Structures: `bundler.formats.dct` (3.5.2 `platform_dct.h
 - `copies`   CRC, copy validity, which copy the bootloader uses, where the per-unit fields are
 - `secrets`  which fields are secrets; redaction
 - `locate`   finding the DCT in a blob, ELF, MCU image (raw or HEX) or SFLASH image (`load_dct_input`)
+- `image`    the SFLASH DCT image component: an ELF with one PT_LOAD at DCT copy 1 (`dct_image_elf`)
 - `toml_out` the model as text (`dct_to_toml`, `flatten`)
 """
