@@ -33,6 +33,7 @@ from .formats.sflash_helper import (
     config_words,
     sflash_helper_config_t,
 )
+from .inputs import MAX_IMAGE_BYTES, read_file
 from .manifest import product_label
 from .serialize import MAC_FIELD, SERIAL_FIELD, UNITS_CSV, PatchRange, format_mac, parse_mac
 from .signing import SIGNATURE_SUFFIX
@@ -201,10 +202,7 @@ def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]
         if not _SAFE_NAME.match(name):
             raise InputError(f"{where}.file: {name!r} must be a plain file name (letters, digits, . _ -)", manifest_path)
         source = folder / name
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", source) from None
+        data, _ = read_file(source, str(source), MAX_IMAGE_BYTES)  # a regular file no larger than any image
         size, crc, base = a["size"], int(a["crc32"], 16), a["base_address"]
         if len(data) != size:
             raise VerificationError(f"{hexsize(len(data))}, manifest says {hexsize(size)}: file changed since the build",
@@ -466,10 +464,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     config = helper_config(settings, jedec_id, chip_size, sector_size)
 
     helper_path = Path(helper) if helper is not None else Path(str(resources.files("bundler").joinpath(f"kit/{HELPER_NAME}")))
-    try:
-        helper_bytes = helper_path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read helper: {exc.strerror}", helper_path) from None
+    helper_bytes, _ = read_file(helper_path, str(helper_path))  # a regular file (never a FIFO or device)
     helper_bytes, _ours = patch_helper(helper_bytes, config, helper_path)
 
     arts = _artefacts(doc, manifest_path)

@@ -242,3 +242,35 @@ def test_control_characters_from_a_manifest_are_escaped(built: Path, tmp_path: P
         assert not any(ch in text for ch in "\x1b\x07\r\x9b\u202e"), repr(text[:3000])
         assert "\\x1b[2J" in text
     assert "line\\nbreak\\x1b[31m.bin" in bundle("inspect", tmp_path, "--manifest", tmp_path / "manifest.json").out
+
+
+def test_dct_value_file_and_helper_from_devices(built: Path, sample_copy: Path, tmp_path: Path) -> None:
+    sample_copy.write_text(sample_copy.read_text() + '\n[dct.app]\nfile = "/dev/zero"\n')
+    run = bundle("build", sample_copy, "--out", tmp_path / "out")
+    assert_one_line_error(run, "/dev/zero: is a character device, expected a regular file", cpu=10)
+    assert not (tmp_path / "out").exists()
+    run = bundle("openocd", built / "manifest.json", "--adapter", "stlink", "--out", tmp_path / "kit", "--helper",
+                 "/dev/zero")
+    assert_one_line_error(run, "/dev/zero: is a character device, expected a regular file", cpu=5)
+
+
+# ------------------------------------------------------------------ inspect streams its batch
+
+
+def test_batch_memory_does_not_grow_with_the_number_of_files(built: Path, tmp_path: Path) -> None:
+    """2 and 24 (MCU + SFLASH) pairs of the sample's 1 MiB images in one `inspect --manifest --quiet` run: the peak
+    RSS stays that of a couple of files (holding the batch would add ~44 MiB); one verdict line per file."""
+    runs = {}
+    for n in (2, 24):
+        folder = tmp_path / f"batch{n}"
+        folder.mkdir()
+        for i in range(n):
+            for name in ("mcu.bin", "sflash.bin"):
+                os.link(built / name, folder / f"unit{i:02}.{name}")
+        runs[n] = bundle("inspect", folder, "--manifest", built / "manifest.json", "--quiet")
+        assert runs[n].rc == 0, runs[n].out[-2000:]
+        verdicts = [line for line in runs[n].out.splitlines() if line.startswith("OK ")]
+        assert len(verdicts) == 2 * n and runs[n].out.rstrip().endswith(f"{2 * n} ok, 0 failed, 0 not understood -> exit 0")
+        # MCU images as they come, SFLASH images after them (their LUT headers may be located through an MCU DCT)
+        assert [v.split()[1].endswith("mcu.bin:") for v in verdicts] == [True] * n + [False] * n
+    assert runs[24].rss_mib < runs[2].rss_mib + 12, (runs[2].rss_mib, runs[24].rss_mib)

@@ -33,11 +33,14 @@ def field_error(path: tuple[str, ...], msg: str) -> ConfigError:
 def read_value_file(ctx: Ctx, name: Any, path: tuple[str, ...]) -> bytes:
     if not isinstance(name, str):
         raise field_error(path, "file must be a path string")
+    from ..errors import InputError
+    from ..inputs import MAX_TEXT_BYTES, read_file
+
     p = (ctx.base_dir / name) if not Path(name).is_absolute() else Path(name)
     try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise field_error(path, f"cannot read {name}: {exc.strerror}") from None
+        return read_file(p, name, MAX_TEXT_BYTES)[0]  # a regular file of sane size (a field's value, a PEM)
+    except InputError as exc:
+        raise field_error(path, f"cannot read {exc}") from None
 
 
 def parse_hex(value: Any, path: tuple[str, ...]) -> bytes:

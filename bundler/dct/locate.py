@@ -22,10 +22,9 @@ if TYPE_CHECKING:
 
 def read_dct_file(path: Path) -> bytes:
     """A DCT from a raw blob or an ELF with one loadable segment (the SDK's DCT.elf / DCT.stripped.elf)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    from ..inputs import MAX_IMAGE_BYTES, read_file
+
+    raw, _ = read_file(Path(path), str(path), MAX_IMAGE_BYTES)  # a regular file no larger than any image
     if raw[:4] != b"\x7fELF":
         return raw
     import io
