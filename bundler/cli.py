@@ -416,7 +416,7 @@ def inspect_cmd(
         verify(manifest, pubkey)
     out = Renderer(as_json=as_json, quiet=quiet)
     report = inspect_paths(paths, manifest=manifest, kind=kind, board=board, chip=chip, chip_size=chip_size,
-                           listener=out)
+                           listener=out, keep_files=as_json or map_svg is not None)  # else printed as they finish
     out.end(report)
     if map_svg is not None:
         from .output import atomic_write

@@ -274,3 +274,15 @@ def test_batch_memory_does_not_grow_with_the_number_of_files(built: Path, tmp_pa
         # MCU images as they come, SFLASH images after them (their LUT headers may be located through an MCU DCT)
         assert [v.split()[1].endswith("mcu.bin:") for v in verdicts] == [True] * n + [False] * n
     assert runs[24].rss_mib < runs[2].rss_mib + 12, (runs[2].rss_mib, runs[24].rss_mib)
+
+
+def test_nesting_limit_is_64_levels() -> None:
+    from bundler.errors import ConfigError, InputError
+    from bundler.inputs import parse_json, parse_toml
+
+    assert json.dumps(parse_json(b"[" * 64 + b"]" * 64, "m.json")) == "[" * 64 + "]" * 64
+    with pytest.raises(InputError, match=r"^m\.json: not JSON: nested deeper than 64 levels$"):
+        parse_json(b"[" * 65 + b"]" * 65, "m.json")
+    assert parse_toml(b"a = " + b"[" * 63 + b"]" * 63, "b.toml")["a"] is not None  # the document is level 1
+    with pytest.raises(ConfigError, match=r"^b\.toml: invalid TOML: nested deeper than 64 levels$"):
+        parse_toml(b"a = " + b"[" * 64 + b"]" * 64, "b.toml", ConfigError)

@@ -57,12 +57,15 @@ class Listener(Protocol):
 
 def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = None, kind: str | None = None,
                   board: str | Path | None = None, chip: str | None = None,
-                  chip_size: int | None = None, listener: Listener | None = None) -> dict[str, Any]:
+                  chip_size: int | None = None, listener: Listener | None = None,
+                  keep_files: bool = True) -> dict[str, Any]:
     """Inspect files (folders: every file inside, sorted) and return the report document. `exit_code` in it is
     0 all good, 1 a verification failed, 2 an input could not be read or understood. The board and chip: `board`
     and `chip` (a chips.toml name) or `chip_size` (a part known only by its size) if given, else the manifest's,
     else the default board and, for an SFLASH image, a chip of the image's size. `listener` is given the
-    document's head (board, manifest) once the manifest is read, then each file's entry as soon as it is done."""
+    document's head (board, manifest) once the manifest is read, then each file's entry as soon as it is done.
+    `keep_files=False`: the document keeps of each file only what a summary shows (file, kind, format, status,
+    artefact, its errors and failures), so a batch of thousands holds no decoded tables."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
     paths = [Path(p) for p in paths]
@@ -91,9 +94,11 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
     locations: list[tuple[str, list[Any]]] = []
 
     def done(i: int, rep: FileReport) -> None:
-        docs[i], codes[i] = rep.as_dict(), rep.exit_code
+        full = rep.as_dict()
+        codes[i] = rep.exit_code
         if listener is not None:
-            listener.file(docs[i])
+            listener.file(full)
+        docs[i] = full if keep_files else _summary_entry(full)
 
     for i, (path, display) in enumerate(files):
         rep = FileReport(display)
@@ -125,6 +130,13 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
     if not ready:
         doc["error"] = "no files to inspect"
     return doc
+
+
+def _summary_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    entry = {k: doc.get(k) for k in ("file", "kind", "format", "status")}
+    entry["verification"] = {"artefact": (doc.get("verification") or {}).get("artefact")}
+    entry["findings"] = [f for f in doc["findings"] if f["severity"] in ("error", "fail")]
+    return entry
 
 
 @contextmanager
