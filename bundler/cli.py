@@ -301,14 +301,20 @@ def dct_decode(
         typer.echo(json.dumps(model, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{file.name}: {note}", show_lines=False)
+    from .errors import inert
+
+    def shown(text: str) -> str:  # DCT strings come from the input: no control characters, markup or emoji codes
+        return escape(inert(text))
+
+    table = Table(title=shown(f"{file.name}: {note}"), show_lines=False)
     table.add_column("field", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in flatten(model):
-        table.add_row(key, value)
-    Console(width=max(Console().width, 132)).print(table)
+        table.add_row(shown(key), shown(value))
+    Console(width=max(Console().width, 132), emoji=False, highlight=False).print(table)
 
 
 # ---- serialize: per-unit serial number and MAC (issue 4) ----

@@ -286,3 +286,15 @@ def test_nesting_limit_is_64_levels() -> None:
     assert parse_toml(b"a = " + b"[" * 63 + b"]" * 63, "b.toml")["a"] is not None  # the document is level 1
     with pytest.raises(ConfigError, match=r"^b\.toml: invalid TOML: nested deeper than 64 levels$"):
         parse_toml(b"a = " + b"[" * 64 + b"]" * 64, "b.toml", ConfigError)
+
+
+def test_dct_decode_shows_dct_strings_inert(sample_copy: Path, tmp_path: Path) -> None:
+    text = sample_copy.read_text()
+    assert 'SSID = "FactoryNet"' in text
+    # rich markup and an emoji code (control characters in an SSID are shown as hex by the decoder itself)
+    sample_copy.write_text(text.replace('SSID = "FactoryNet"', 'SSID = "[bold]Fx:smile:"'))
+    assert bundle("build", sample_copy, "--out", tmp_path / "out").rc == 0
+    run = bundle("dct", "decode", tmp_path / "out" / "mcu.bin")
+    assert run.rc == 0 and "Traceback" not in run.out + run.err
+    assert "\U0001f604" not in run.out and "\x1b" not in run.out
+    assert "[bold]Fx:smile:" in run.out
