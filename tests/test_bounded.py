@@ -298,3 +298,19 @@ def test_dct_decode_shows_dct_strings_inert(sample_copy: Path, tmp_path: Path) -
     assert run.rc == 0 and "Traceback" not in run.out + run.err
     assert "\U0001f604" not in run.out and "\x1b" not in run.out
     assert "[bold]Fx:smile:" in run.out
+
+
+def test_batch_keeps_one_copy_of_an_app_shared_by_its_mcu_images(built: Path, tmp_path: Path) -> None:
+    """The factory-reset comparison keeps each distinct MCU app once, not once per MCU image of the batch (memory
+    and per-file notes would grow with the batch)."""
+    from bundler.inspect import inspect_paths
+
+    for i in range(6):
+        for name in ("mcu.bin", "sflash.bin"):
+            os.link(built / name, tmp_path / f"unit{i}.{name}")
+    doc = inspect_paths([tmp_path], manifest=built / "manifest.json")
+    assert doc["exit_code"] == 0
+    for f in doc["files"]:
+        if f["kind"] == "sflash":
+            notes = [x for x in f["findings"] if x["code"] == "factory_reset_app"]
+            assert len(notes) == 1 and "and of 5 other MCU image(s) holding the same app" in notes[0]["message"]

@@ -33,8 +33,9 @@ class Context:
     references: dict[str, bytes | None] = field(default_factory=dict)  # artefact file -> verified image bytes
     ahead: "ReadAhead | None" = None
     sums: dict[tuple[str, int, int, int], tuple[bytes, Any]] = field(default_factory=dict)  # see sums.once
-    mcu_apps: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # MCU image file -> (address, bytes) of
-    # what its app region holds, erased ends left out (decode_mcu)
+    # what the app regions of the run's MCU images hold, erased ends left out (decode_mcu), once per distinct
+    # content (a batch of units holds one app, not one copy per file): (address, sha256) -> (bytes, files)
+    mcu_apps: dict[tuple[int, str], tuple[bytes, list[str]]] = field(default_factory=dict)
 
     @property
     def dct_options(self) -> DctOptions:

@@ -8,7 +8,7 @@ from typing import Any
 from .context import Context, FileReport
 from .dct import decode_dct_copies
 from .scan import first_not, last_not, span
-from .sums import region_sums
+from .sums import region_sums, run_sha256
 from .vectors import bootloader_region, check_vectors
 
 
@@ -45,6 +45,7 @@ def decode_mcu(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
     off = app.start - mcu.flash_base
     first, last = first_not(data, mcu.fill, off, off + app.size), last_not(data, mcu.fill, off, off + app.size)
     if first is not None and last is not None:  # what a factory reset is compared with (sflash)
-        ctx.mcu_apps[rep.doc["file"]] = (mcu.flash_base + first, data[first:last + 1])
+        key = (mcu.flash_base + first, run_sha256(ctx, data, first, last + 1))
+        ctx.mcu_apps.setdefault(key, (data[first:last + 1], []))[1].append(rep.doc["file"])
     return {"flash_base": mcu.flash_base, "flash_size": mcu.flash_size, "fill": mcu.fill, "regions": regions,
             "dct": dct, "vectors": vectors}

@@ -376,7 +376,8 @@ def _factory_reset(rep: FileReport, fr_app: tuple[int, bytes] | None, ctx: Conte
     """Say whether a factory reset installs the program of each MCU image inspected in the same run."""
     from ..checks import factory_reset_app
 
-    for file, app in ctx.mcu_apps.items():
-        text = factory_reset_app(fr_app, app, ctx.board.mcu.fill)
+    for (address, _), (app, files) in ctx.mcu_apps.items():
+        text = factory_reset_app(fr_app, (address, app), ctx.board.mcu.fill)
         if text:
-            rep.add("note", "factory_reset_app", f"{text} of {file}", region="fr_app")
+            others = f" (and of {len(files) - 1} other MCU image(s) holding the same app)" if len(files) > 1 else ""
+            rep.add("note", "factory_reset_app", f"{text} of {files[0]}{others}", region="fr_app")
