@@ -114,7 +114,9 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
     # several MCU images that disagree (files of different devices): none of their DCTs is used for SFLASH images
     if len({json.dumps(loc, sort_keys=True) for _, loc in locations}) > 1:
         locations = []
-    ctx.ahead = ReadAhead([path for _, _, path, _ in deferred])
+    # no read-ahead here: an SFLASH image being decoded and the next one read would double the peak (issue 15:
+    # N files within 1.5x the memory of one); each is read (and its SHA-256 checked) when its turn comes
+    ctx.ahead = None
     for i, rep, path, digest in deferred:
         with _one_file(ctx):
             item = _guard(rep, lambda: _reload(rep, path, digest, ctx))
