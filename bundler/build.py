@@ -13,6 +13,7 @@ from .checksums import memoized
 from .config import GENERATED, InputSpec, Project, load_project
 from .errors import ConfigError, InputError
 from .formats.lut import APP_COMPONENTS
+from .formats.vectors import VECTOR_TABLE_HEAD_SIZE
 from .image import Image, Part, Piece, assemble_mcu, assemble_sflash, room_left
 from .inputs import FileBytes, LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
 from .manifest import MANIFEST_FILE as MANIFEST, Artefact, dumps, make_manifest
@@ -109,7 +110,9 @@ def _check_vectors(project: Project, key: str, spec: InputSpec, loaded: LoadedIn
     region = board.mcu.region(key)
     if key not in (checks.boot_region(board).name, board.sflash.app_region):
         return
-    head = next((s.data[region.start - s.address:] for s in loaded.segments if s.address <= region.start < s.end), None)
+    at, size = region.start, VECTOR_TABLE_HEAD_SIZE
+    head = next((s.data[at - s.address:at - s.address + size] for s in loaded.segments if s.address <= at < s.end),
+                None)
     if head is None:
         raise InputError(f"[mcu] {key}: nothing is placed at 0x{region.start:08X}, where the {key} vector table must "
                          "be", spec.display)

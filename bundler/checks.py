@@ -163,6 +163,7 @@ def stored_app(elf: ElfImage, board: Board, what: str) -> tuple[dict[str, Any] |
     copies, each inside the app region or SRAM, something to copy, the entry point inside the app, and a valid
     vector table at the app region's start. Returns the vector checks (or None) and the findings."""
     from .formats.elf import PT_LOAD
+    from .formats.vectors import VECTOR_TABLE_HEAD_SIZE
     from .layout import Region
 
     if elf.header is None:
@@ -189,8 +190,8 @@ def stored_app(elf: ElfImage, board: Board, what: str) -> tuple[dict[str, Any] |
     if not (app.contains(entry, 2) or in_sram):
         found.append(Finding("elf_entry", True, f"{what}: entry point 0x{elf.header.e_entry:08X} is outside {app.name} "
                              f"(0x{app.start:08X}-0x{app.end - 1:08X}) and every segment loaded into SRAM"))
-    head = next((data[app.start - ph.p_paddr:] for _, ph, data in elf.loaded
-                 if ph.p_paddr <= app.start < ph.p_paddr + len(data)), None)
+    head = next((data[app.start - ph.p_paddr:app.start - ph.p_paddr + VECTOR_TABLE_HEAD_SIZE] for _, ph, data
+                 in elf.loaded if ph.p_paddr <= app.start < ph.p_paddr + len(data)), None)
     if head is None:
         found.append(Finding("vectors", True, f"{what}: no segment loads at the start of {app.name} "
                              f"(0x{app.start:08X}), where the bootloader finds the app's vector table", app.start))
