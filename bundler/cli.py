@@ -354,11 +354,12 @@ def serialize_cmd(
 def keygen(
     out: Path = typer.Option(Path("."), "--out", "-o", help="folder for the key pair"),
     name: str = typer.Option("bundle-signing", "--name", help="file name stem: <name>.key and <name>.pub"),
+    force: bool = typer.Option(False, "--force", help="replace an existing key pair of that name"),
 ) -> None:
     """Make an Ed25519 key pair for signing manifests (`build --sign`, `inspect --pubkey`)."""
     from .signing import keygen as make_keys
 
-    private, public = make_keys(out, name)
+    private, public = make_keys(out, name, force=force)
     typer.echo(f"private key: {private} (keep it secret; never give it to the programming house)")
     typer.echo(f"public key:  {public} (give this one with the manifest)")
 
@@ -377,11 +378,14 @@ def openocd_kit(
                                                                       "write every chunk with erase-if-needed"),
     pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
                                                        "(manifest.json.sig) does not verify"),
+    sign: Path = typer.Option(None, "--sign", help="Ed25519 private key: also sign the kit's file list "
+                                                   "(kit.sha256.sig; check with `bundle inspect KIT/ --pubkey`)"),
 ) -> None:
     """Write a folder that programs and verifies a board with OpenOCD (program.sh / program.bat)."""
     from .openocd import make_kit
 
-    for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase, pubkey=pubkey):
+    for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase, pubkey=pubkey,
+                         sign_key=sign):
         typer.echo(str(path))
     typer.echo(f"run: {out / 'program.sh'}  (Windows: program.bat)")
 
@@ -410,6 +414,14 @@ def inspect_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="one verdict line per file, then the summary line"),
 ) -> None:
     """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file."""
+    if len(paths) == 1 and paths[0].is_dir() and manifest is None:
+        from .openocd import KIT_SUMS, verify_kit
+
+        if (paths[0] / KIT_SUMS).is_file():  # a line kit: every file against kit.sha256, its signature with --pubkey
+            for line in verify_kit(paths[0], pubkey):
+                typer.echo(line)
+            typer.echo(f"kit {paths[0]}: every file as listed in {KIT_SUMS}" + (", signature OK" if pubkey else ""))
+            raise typer.Exit(0)
     from .inspect import inspect_paths
     from .report import Renderer
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shlex
 import zlib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
+from .inputs import MAX_KEY_BYTES, MAX_TEXT_BYTES, read_file
 from .formats.sflash_helper import (
     SFLASH_HELPER_CONFIG_ADDRESS,
     SFLASH_HELPER_CONFIG_MAGIC,
@@ -74,8 +76,33 @@ SPI_KEYS: dict[str, tuple[bool, type]] = {
     "unprotect": (False, bool),          # default false: clear block-protect bits before writing
 }
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # plain text in sh, cmd, Tcl and file names
 _PIN = re.compile(r"^P([A-I])([0-9]|1[0-5])$")
+
+# Manifest values the kit writes into program.sh, program.bat and kit_config.tcl: checked where they enter, against
+# sets that are plain text for sh, cmd and Tcl alike (and then still quoted for each: shlex, tcl_word).
+_KIT_TEXT: dict[str, tuple[re.Pattern[str], str]] = {
+    "name": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+,-]{0,63}$"),
+             "1..64 letters, digits, spaces and . _ + , - (starting with a letter or digit)"),
+    "chip.name": (_SAFE_NAME, "1..64 letters, digits and . _ - (starting with a letter or digit)"),
+}
+
+
+def safe_value(value: str, field: str, path: Path) -> str:
+    """`value` of manifest `field` if it is in the field's safe set (_KIT_TEXT); else one line naming the set."""
+    pattern, allowed = _KIT_TEXT[field]
+    if not pattern.match(value):
+        raise InputError(f"{field}: {value[:80]!r}{'...' if len(value) > 80 else ''}: the line kit takes {allowed} "
+                         "(its scripts must not run it as code)", path)
+    return value
+
+
+def tcl_word(text: str) -> str:
+    """`text` (printable ASCII) as one Tcl word that is only data: every character but letters and digits is
+    backslash-escaped (in Tcl and OpenOCD's Jim a backslash before any other character stands for that character)."""
+    if any(not " " <= c <= "~" for c in text):
+        raise ValueError(f"tcl_word: {text!r} is not printable ASCII")
+    return "".join(c if c.isalnum() else "\\" + c for c in text) or "{}"
 
 
 @dataclass(frozen=True)
@@ -188,6 +215,19 @@ def chunks(data: bytes, chunk: int = HELPER_BUFFER_SIZE, fill: int = 0xFF) -> li
             for off in range(0, len(data), chunk)]
 
 
+def verified_bytes(path: Path, size: int, digest: str, field: str, manifest_path: Path) -> bytes:
+    """`path`'s bytes, read once, if their size and SHA-256 are what the manifest's `field` (an entry) states. CRC-32 proves
+    nothing here (4 chosen bytes give any CRC-32): it stays the on-target transfer check only."""
+    data, source = read_file(path, max_size=max(size, 1))  # a longer file is refused unread
+    if len(data) != size:
+        raise VerificationError(f"{hexsize(len(data))}, {manifest_path.name} {field}.size says {hexsize(size)}: not the "
+                                "file that was built", path)
+    if source.sha256 != digest:
+        raise VerificationError(f"SHA-256 {source.sha256}, {manifest_path.name} {field}.sha256 says {digest}: not the file "
+                                "that was built", path)
+    return data
+
+
 def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]:
     folder = manifest_path.parent
     raw = doc["artefacts"]
@@ -200,17 +240,13 @@ def _artefacts(doc: Mapping[str, Any], manifest_path: Path) -> list[KitArtefact]
         where = f"artefacts[{raw.index(a)}]"
         name = a["file"]
         if not _SAFE_NAME.match(name):
-            raise InputError(f"{where}.file: {name!r} must be a plain file name (letters, digits, . _ -)", manifest_path)
+            raise InputError(f"{where}.file: {name!r} must be a plain file name (1..64 letters, digits, . _ -)", manifest_path)
         source = folder / name
-        data, _ = read_file(source, str(source), MAX_IMAGE_BYTES)  # a regular file no larger than any image
+        data = verified_bytes(source, a["size"], a["sha256"], where, manifest_path)
         size, crc, base = a["size"], int(a["crc32"], 16), a["base_address"]
-        if len(data) != size:
-            raise VerificationError(f"{hexsize(len(data))}, manifest says {hexsize(size)}: file changed since the build",
-                                    source)
-        actual = zlib.crc32(data) & 0xFFFFFFFF
-        if actual != crc:
-            raise VerificationError(f"CRC-32 0x{actual:08x}, manifest says 0x{crc:08x}: file changed since the build",
-                                    source)
+        if zlib.crc32(data) != crc:  # the bytes are right (SHA-256): the board would be checked against a wrong CRC
+            raise InputError(f"{where}.crc32: 0x{crc:08x}, but {name} has CRC-32 0x{zlib.crc32(data):08x}",
+                             manifest_path)
         picked.append(KitArtefact(name, kind, base, size, crc, source, data))
     return picked
 
@@ -278,18 +314,29 @@ def _serial_ranges(doc: Mapping[str, Any], path: Path, arts: list[KitArtefact]) 
     return out
 
 
-def _unit_table(csv_path: Path, ranges: list[KitRange], arts: list[KitArtefact],
-                images: Mapping[str, bytes]) -> list[KitUnit]:
-    """units.csv rows checked against the manifest's ranges and the images: every column the kit needs, each
-    range's hex the range's size, serial and MAC unique and equal to the bytes the unit gets, each per-unit CRC-32
-    that of the image with the unit's bytes (the line verifies against it)."""
-    try:
-        text = csv_path.read_text(encoding="ascii")
-    except FileNotFoundError:
+def units_csv_bytes(doc: Mapping[str, Any], manifest_path: Path) -> bytes:
+    """units.csv beside the manifest, read once and checked against the manifest's `units_csv` (size, SHA-256):
+    `bundle serialize` records it there before signing, so a rewritten CSV (MACs, range bytes, CRCs changed
+    consistently) is refused."""
+    csv_path = manifest_path.parent / UNITS_CSV
+    entry = doc.get("units_csv")
+    if entry is None:
+        raise InputError("serialization without units_csv (size and SHA-256 of units.csv): made by an older "
+                         "`bundle serialize`; serialize the run again", manifest_path)
+    if not csv_path.is_file():
         raise InputError("file not found: a manifest with serialization needs the units.csv that `bundle serialize` "
-                         "wrote beside it", csv_path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", csv_path) from None
+                         "wrote beside it", csv_path)
+    return verified_bytes(csv_path, entry["size"], entry["sha256"], "units_csv", manifest_path)
+
+
+def _unit_table(csv_path: Path, raw: bytes, ranges: list[KitRange], arts: list[KitArtefact],
+                images: Mapping[str, bytes]) -> list[KitUnit]:
+    """units.csv rows (`raw`, already checked against the manifest) checked against the manifest's ranges and the
+    images: every column the kit needs, each range's hex the range's size, serial and MAC unique and equal to the
+    bytes the unit gets, each per-unit CRC-32 that of the image with the unit's bytes (the line verifies against
+    it)."""
+    try:
+        text = raw.decode("ascii")
     except UnicodeDecodeError:
         raise InputError("not ASCII text (expected the units.csv of `bundle serialize`)", csv_path) from None
     reader = csv.reader(io.StringIO(text))
@@ -405,16 +452,16 @@ def _serial_tcl(ranges: list[KitRange], units: list[KitUnit], unit_files: Mappin
     return lines
 
 
-def _tcl_config(doc: Mapping[str, Any], arts: list[KitArtefact], chunk_lists: dict[str, list[tuple[int, int, bool]]],
+def _tcl_config(kit_label: str, arts: list[KitArtefact], chunk_lists: dict[str, list[tuple[int, int, bool]]],
                 config_words: list[int], chip_name: str, jedec_id: int, erase_chip: bool,
                 serial: list[str]) -> str:
     lines = [
         "# kit_config.tcl -- generated by `bundle openocd`; read by sflash_kit.tcl. Do not edit: regenerate.",
-        f"set kit_name {{{product_label(doc)}}}",  # name and version: on every log's 'kit:' line
+        f"set kit_name {tcl_word(kit_label)}",  # name and version: on every log's 'kit:' line
         f"set kit_helper_elf {HELPER_NAME}",
         "# sflash_helper_config_t words for 0x20004020 (also patched into the kit's helper ELF)",
         "set kit_helper_config {" + " ".join(f"0x{w:08x}" for w in config_words) + "}",
-        f"set kit_chip_name {{{chip_name}}}",
+        f"set kit_chip_name {tcl_word(chip_name)}",
         f"set kit_jedec_id 0x{jedec_id:06x}",
         f"set kit_erase_chip {1 if erase_chip else 0}",
         "set kit_timeout_ms 30000",
@@ -436,26 +483,32 @@ def _template(name: str) -> str:
 
 
 def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None = None, *,
-             spi: Mapping[str, Any] | None = None, erase_chip: bool = True, pubkey: Path | None = None) -> list[Path]:
+             spi: Mapping[str, Any] | None = None, erase_chip: bool = True, pubkey: Path | None = None,
+             sign_key: Path | None = None) -> list[Path]:
     """Write a production-line kit for `manifest_path`'s images into `out`; return the files written.
 
-    `spi` overrides the board layout's [sflash.spi] table (tests, boards without a layout entry). With `pubkey`,
-    a manifest whose signature (manifest.json.sig) does not verify is refused before anything else."""
+    Every file taken from the bundle (images, units.csv) must have the size and SHA-256 the manifest states; the
+    built-in helper the SHA-256 pinned beside it. `spi` overrides the board layout's [sflash.spi] table (tests,
+    boards without a layout entry). With `pubkey`, a manifest whose signature (manifest.json.sig) does not verify
+    is refused before anything else; with `sign_key`, the kit's file list kit.sha256 is signed (kit.sha256.sig)."""
     from .manifest import load_with_layouts
     from .publish import publish
 
     manifest_path = Path(manifest_path)
     if adapter not in ADAPTERS:
         raise InputError(f"--adapter {adapter!r}: expected one of {', '.join(ADAPTERS)}")
+    out = _kit_out_dir(Path(out))
     if pubkey is not None:
         from .signing import verify
 
         verify(manifest_path, pubkey)
     # checked against the manifest schema (the fields below are typed); the board it was built with
     doc, _, board, _, _ = load_with_layouts(manifest_path)
+    safe_value(doc["name"], "name", manifest_path)
+    kit_label = product_label(doc)  # the name (checked just now) and version/revision (manifest schema: safe text)
     chip = doc["chip"]
-    chip_name, jedec_id, chip_size, sector_size = chip["name"], int(chip["jedec_id"], 16), chip["size"], \
-        chip["sector_size"]
+    chip_name = safe_value(chip["name"], "chip.name", manifest_path)
+    jedec_id, chip_size, sector_size = int(chip["jedec_id"], 16), chip["size"], chip["sector_size"]
 
     where: str | Path = "[sflash.spi]"
     if spi is None:
@@ -463,8 +516,12 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     settings = spi_settings(spi, where)
     config = helper_config(settings, jedec_id, chip_size, sector_size)
 
-    helper_path = Path(helper) if helper is not None else Path(str(resources.files("bundler").joinpath(f"kit/{HELPER_NAME}")))
-    helper_bytes, _ = read_file(helper_path, str(helper_path))  # a regular file (never a FIFO or device)
+    if helper is None:
+        helper_path = Path(str(resources.files("bundler").joinpath(f"kit/{HELPER_NAME}")))
+        helper_bytes = _builtin_helper(helper_path)
+    else:
+        helper_path = Path(helper)
+        helper_bytes, _ = read_file(helper_path)
     helper_bytes, _ours = patch_helper(helper_bytes, config, helper_path)
 
     arts = _artefacts(doc, manifest_path)
@@ -475,7 +532,8 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     images = {a.file: a.data for a in arts}
     ranges = _serial_ranges(doc, manifest_path, arts)
     units_csv = manifest_path.parent / UNITS_CSV
-    units = _unit_table(units_csv, ranges, arts, images) if ranges else []
+    csv_raw = units_csv_bytes(doc, manifest_path) if ranges else b""
+    units = _unit_table(units_csv, csv_raw, ranges, arts, images) if ranges else []
     files: dict[str, bytes] = {}
     chunk_lists: dict[str, list[tuple[int, int, bool]]] = {}
     unit_files: dict[str, str] = {}
@@ -492,40 +550,111 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     words = list(config_words.parse(config))
     files[HELPER_NAME] = helper_bytes
     serial_tcl = _serial_tcl(ranges, units, unit_files) if ranges else []
-    files["kit_config.tcl"] = _tcl_config(doc, arts, chunk_lists, words, chip_name, jedec_id, erase_chip,
+    files["kit_config.tcl"] = _tcl_config(kit_label, arts, chunk_lists, words, chip_name, jedec_id, erase_chip,
                                           serial_tcl).encode()
     files["sflash_kit.tcl"] = _template("sflash_kit.tcl").encode()
     if ranges:
-        files[UNITS_CSV] = units_csv.read_bytes()  # as written by `bundle serialize`: the run's record, and the
-        # table program.sh / program.bat look the typed serial up in
+        files[UNITS_CSV] = csv_raw  # the bytes checked above: the run's record, and the table program.sh /
+        # program.bat look the typed serial up in
+    # values reach the scripts as data: quoted for sh; for cmd only names of the safe set (checked above)
     subst = {"@INTERFACE@": ADAPTERS[adapter], "@TARGET@": TARGET_CFG, "@SERIALIZED@": "1" if ranges else "0",
-             "@NAME@": product_label(doc), "@ADAPTER@": adapter}
+             "@ADAPTER@": adapter}
     for name in ("program.sh", "program.bat"):
         text = _template(name)
+        text = text.replace("@NAME@", shlex.quote(kit_label) if name.endswith(".sh") else kit_label)
         for key, value in subst.items():
             text = text.replace(key, value)
         files[name] = text.encode() if name.endswith(".sh") else text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
     files["README.md"] = _template("README.md").encode()
-    files["manifest.json"] = manifest_path.read_bytes()
+    files["manifest.json"], _ = read_file(manifest_path, max_size=MAX_TEXT_BYTES)
     signature = manifest_path.with_name(manifest_path.name + SIGNATURE_SUFFIX)
     if signature.is_file():  # the line keeps the proof of origin with the images it programs
-        files[signature.name] = signature.read_bytes()
+        files[signature.name], _ = read_file(signature, max_size=MAX_KEY_BYTES)
+    files[KIT_SUMS] = kit_sums(files)
+    if sign_key is not None:
+        from .signing import sign
 
-    # keep the line's logs from an earlier kit in the same folder
-    out = Path(out)
-    logs = out / "logs"
-    if (out / "kit_config.tcl").is_file() and logs.is_dir():
-        for log in sorted(logs.iterdir()):
-            if log.is_file():
-                files[f"logs/{log.name}"] = log.read_bytes()
+        files[KIT_SUMS + SIGNATURE_SUFFIX] = sign(files[KIT_SUMS], sign_key)
+
     protected = [manifest_path] + [a.source for a in arts] + ([units_csv] if ranges else []) + \
-        ([helper_path] if helper is not None else [])
-    written = publish(out, files, protected)
-    try:
-        (out / "program.sh").chmod(0o755)
-    except OSError as exc:
-        raise OutputError(f"cannot make executable: {exc.strerror}", out / "program.sh") from None
-    return written
+        ([helper_path] if helper is not None else []) + ([sign_key] if sign_key is not None else [])
+    # the line's logs of an earlier kit in the same folder go into the new kit as they are
+    return publish(out, files, protected, modes={"program.sh": 0o755}, carry=KIT_LOGS)
+
+
+def _kit_out_dir(out: Path) -> Path:
+    """The kit folder, refused (before anything is read or written) when it is the current folder or holds it:
+    replacing it would leave the shell in a deleted folder."""
+    resolved, here = out.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise OutputError("the kit folder is (or holds) the current folder; give another --out (e.g. ../line-kit) "
+                          "or run from outside it", out)
+    return resolved
+
+
+def _builtin_helper(path: Path) -> bytes:
+    """The packaged helper, refused unless it is the build `firmware/sflash_helper/build.sh` pinned (its SHA-256
+    in sflash_helper.elf.sha256, written by that script)."""
+    data, source = read_file(path)
+    pin_path = path.with_name(path.name + ".sha256")
+    pin, _ = read_file(pin_path, max_size=MAX_KEY_BYTES)
+    expected = pin.decode("ascii", "replace").split(" ", 1)[0].strip()
+    if source.sha256 != expected:
+        raise VerificationError(f"SHA-256 {source.sha256}, {pin_path.name} says {expected}: the installed helper "
+                                "was changed; reinstall bundle", path)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kit.sha256: the kit's own file list, checked by program.sh / program.bat before OpenOCD starts
+# ---------------------------------------------------------------------------------------------------------------
+KIT_SUMS = "kit.sha256"
+KIT_LOGS = "logs"
+_SUM_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9._-]+)$")
+
+
+def kit_sums(files: Mapping[str, bytes]) -> bytes:
+    """`sha256sum` lines ("<hex>  <name>", LF, sorted) of every kit file: what `sha256sum -c` checks."""
+    import hashlib
+
+    return "".join(f"{hashlib.sha256(files[name]).hexdigest()}  {name}\n" for name in sorted(files)).encode("ascii")
+
+
+def verify_kit(folder: Path, pubkey: Path | None = None) -> list[str]:
+    """Check a kit folder offline: with `pubkey`, kit.sha256.sig must be a valid signature of kit.sha256 (made by
+    `bundle openocd --sign`); every file listed must be a regular file with its SHA-256, and every file of the kit
+    (except logs/) must be listed. Returns one line per file; raises VerificationError (exit 1) otherwise."""
+    import hashlib
+
+    folder = Path(folder)
+    sums_path = folder / KIT_SUMS
+    lines: list[str] = []
+    if pubkey is not None:
+        from .signing import verify
+
+        verify(sums_path, pubkey, "the kit's file list")
+        lines.append(f"{KIT_SUMS}: signature OK ({Path(pubkey).name})")
+    raw, _ = read_file(sums_path, max_size=MAX_TEXT_BYTES)
+    listed: dict[str, str] = {}
+    for n, line in enumerate(raw.decode("ascii", "replace").splitlines(), 1):
+        m = _SUM_LINE.match(line)
+        if m is None or m.group(2) in (KIT_SUMS, KIT_SUMS + SIGNATURE_SUFFIX, KIT_LOGS):
+            raise VerificationError(f"line {n}: expected \"<64 hex digits>  <kit file name>\"", sums_path)
+        listed[m.group(2)] = m.group(1)
+    for entry in sorted(folder.iterdir()):
+        if entry.name in (KIT_SUMS, KIT_SUMS + SIGNATURE_SUFFIX, KIT_LOGS):
+            continue
+        if entry.name not in listed:
+            raise VerificationError(f"not listed in {KIT_SUMS}: not a file of this kit", entry)
+    for name, digest in listed.items():
+        path = folder / name
+        if path.is_symlink() or not path.is_file():
+            raise VerificationError(f"listed in {KIT_SUMS} but missing or not a regular file", path)
+        actual = hashlib.sha256(read_file(path)[0]).hexdigest()
+        if actual != digest:
+            raise VerificationError(f"SHA-256 {actual}, {KIT_SUMS} says {digest}: kit file was modified", path)
+        lines.append(f"{name}: SHA-256 OK")
+    return lines
 
 
 def uses_sdk_helper(helper: Path) -> bool:
@@ -534,5 +663,5 @@ def uses_sdk_helper(helper: Path) -> bool:
     return _config_section(data, Path(helper)) is None
 
 
-__all__ = ["ADAPTERS", "SPI_KEYS", "make_kit", "spi_settings", "helper_config", "patch_helper", "chunks",
+__all__ = ["ADAPTERS", "SPI_KEYS", "make_kit", "verify_kit", "kit_sums", "safe_value", "tcl_word", "spi_settings", "helper_config", "patch_helper", "chunks",
            "uses_sdk_helper", "blank_ranges"]

@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .errors import OutputError
 from .stream import Content, blocks
@@ -41,7 +41,44 @@ def check_out_dir(out: Path, protected: list[Path]) -> Path:
     return out
 
 
-def publish(out: Path, files: Mapping[str, Content], protected: list[Path]) -> list[Path]:
+def _remove(folder: Path) -> None:
+    """Delete a previous output folder, also where its owner made parts of it read-only (a line's logs)."""
+    def writable_again(func: Callable[[str], object], path: str, _exc: object) -> None:
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, onerror=writable_again)
+        else:
+            func(path)
+
+    try:
+        shutil.rmtree(folder, onerror=writable_again)
+    except OSError:
+        pass  # a leftover is removed by the next run (above)
+
+
+def _carry_over(source: Path, target: Path) -> None:
+    """Recreate the tree `source` in `target` as it is, without copying data or following links: sub-folders made
+    again, files hard-linked (copied where the file system has no hard links), symlinks made again as links."""
+    target.mkdir()
+    for entry in sorted(os.scandir(source), key=lambda e: e.name):
+        dest = target / entry.name
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), dest)
+        elif entry.is_dir(follow_symlinks=False):
+            _carry_over(Path(entry.path), dest)
+        elif entry.is_file(follow_symlinks=False):
+            try:
+                os.link(entry.path, dest, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(entry.path, dest, follow_symlinks=False)
+        # anything else (a FIFO, a socket) is not a log: left behind
+
+
+def publish(out: Path, files: Mapping[str, Content], protected: list[Path], *,
+            modes: Mapping[str, int] | None = None, carry: str | None = None) -> list[Path]:
+    """`modes`: file modes set in staging (e.g. an executable script), so the published folder has them from
+    the start. `carry`: a sub-folder of the previous `out` taken into the new one as it is (_carry_over)."""
     out = check_out_dir(out, protected)
     parent = out.parent
     prefix = f".{out.name}"
@@ -49,6 +86,10 @@ def publish(out: Path, files: Mapping[str, Content], protected: list[Path]) -> l
         parent.mkdir(parents=True, exist_ok=True)
         for stale in parent.glob(f"{prefix}{STAGING}*"):
             shutil.rmtree(stale, ignore_errors=True)
+        for stale in sorted(parent.glob(f"{prefix}{OLD}*")):  # left by a run killed during or after its swap
+            if not out.exists() and (stale / "previous").is_dir():
+                os.rename(stale / "previous", out)  # killed between the two renames: the previous outputs return
+            _remove(stale)
         staging = Path(tempfile.mkdtemp(prefix=f"{prefix}{STAGING}", dir=parent))
     except OSError as exc:
         raise OutputError(f"cannot create the output folder: {exc.strerror}", out) from None
@@ -67,6 +108,10 @@ def publish(out: Path, files: Mapping[str, Content], protected: list[Path]) -> l
             written += 1
         if written > FSYNC_EACH and SYNC_ALL:
             os.sync()
+        for name, mode in (modes or {}).items():
+            os.chmod(staging / name, mode)
+        if carry is not None and (out / carry).is_dir() and not (out / carry).is_symlink():
+            _carry_over(out / carry, staging / carry)
         os.chmod(staging, 0o755)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f"{prefix}{OLD}", dir=parent))
@@ -87,5 +132,5 @@ def publish(out: Path, files: Mapping[str, Content], protected: list[Path]) -> l
                               out) from None
         raise OutputError(f"cannot write outputs: {exc.strerror}; previous outputs left as they were", out) from None
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     return [out / name for name in files]

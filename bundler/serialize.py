@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .build import Bundle
     from .dct.options import DctOptions
     from .stream import Content
-    from .units import Progress
+    from .units import Progress, UnitsCsv
 
 SERIAL_FIELD, MAC_FIELD, CRC_FIELD = "mfg_info.serial_number", "wifi_config.mac_address", "header.crc32"
 UNITS_CSV, UNITS_DIR = "units.csv", "units"
@@ -378,6 +378,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         if state_path is not None:
             state_doc = _load_state(state_path)
             _check_state(state_path, state_doc, serials, macs)  # type: ignore[arg-type]  # sequences, not lists
+        # this run's number in the state file (1, 2, ...): recorded there and in the signed manifest
+        run_id = None if state_doc is None else len(state_doc["runs"]) + 1
 
         bundle = make_bundle(project, equipment=equipment)
         places = find_places(bundle, options)
@@ -406,8 +408,13 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         makers.update({column: _image_maker(images[name], table.ranges, name)
                        for column, name in (("mcu_bin", MCU_BIN), ("sflash_bin", SFLASH_BIN))})
 
+        secrets = sorted({s for p in places for s in secret_values(p.dct, options)})
+        # units.csv is covered by the manifest (and so by its signature): the line kit refuses any other CSV. One
+        # pass over the rows for its SHA-256 before the manifest is final; publishing makes them again.
+        units_csv = units_csv_entry(UnitsCsv(table, count, names, excluded, secrets), run_id)
         manifest = dict(bundle.manifest)
         manifest["serialization"] = [r.manifest_entry() for r in ranges]
+        manifest["units_csv"] = units_csv
         validate(manifest, MANIFEST)
         base_files = dict(bundle.files)
         base_files[MANIFEST] = dumps(manifest).encode()
@@ -423,7 +430,6 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
                                 device_notes=bundle.device_notes)
         base_files.update(sheets)
 
-        secrets = sorted({s for p in places for s in secret_values(p.dct, options)})
         csv = UnitsCsv(table, count, names, excluded, secrets, progress)
         files = RunFiles(base_files, csv, table, count, names, makers, progress)
         # every secret check that can run before numbers are reserved: the fixed outputs, the CSV's header and its
@@ -440,8 +446,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         if state_path is not None and state_doc is not None:
             # reserve the numbers BEFORE publishing: if publishing then fails or the run is killed, they are burned
             # (never issued twice) rather than issued again by the next run
-            run = {"product": project.name, "count": count, "serial_first": serials[0], "serial_last": serials[-1],
-                   "mac_first": macs[0], "mac_last": macs[-1], "out": str(out.resolve())}
+            run = {"id": run_id, "product": project.name, "count": count, "serial_first": serials[0],
+                   "serial_last": serials[-1], "mac_first": macs[0], "mac_last": macs[-1], "out": str(out.resolve())}
             created = manifest.get("created")
             if created:
                 run["created"] = created
@@ -467,6 +473,21 @@ def _sector_hex_maker(place: DctPlace, image: Any, ranges: list[PatchRange]) -> 
               and offset <= r.offset and r.offset + r.size <= offset + size]
     text = PatchedHex(image.read(offset, offset + size), image.base_address + offset, [(o, n) for _, o, n in inside])
     return lambda _index, values: text.variant([(at, values[k]) for k, at, _ in inside])
+
+
+def units_csv_entry(csv: UnitsCsv, run_id: int | None) -> dict[str, Any]:
+    """The manifest's `units_csv` entry: what the line kit checks units.csv against (SHA-256 and size), from
+    one pass over its rows (also checked for secrets on the way)."""
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    for block in csv.chunks():
+        digest.update(block)
+        size += len(block)
+    entry: dict[str, Any] = {"file": UNITS_CSV, "size": size, "sha256": digest.hexdigest()}
+    if run_id is not None:
+        entry["state_run"] = run_id
+    return entry
 
 
 def _image_maker(image: Any, ranges: list[PatchRange], file: str) -> Callable[[int, list[bytes]], Content]:

@@ -20,7 +20,7 @@ from emu.kitfixture import BOARD_SPI, write_build
 from emu.stm32 import Wiring
 
 OPENOCD_SCRIPTS = Path("/usr/share/openocd/scripts")
-KIT_FILES = {"mcu.bin", "sflash.bin", "sflash_helper.elf", "kit_config.tcl", "sflash_kit.tcl", "program.sh",
+KIT_FILES = {"kit.sha256", "mcu.bin", "sflash.bin", "sflash_helper.elf", "kit_config.tcl", "sflash_kit.tcl", "program.sh",
              "program.bat", "README.md", "manifest.json"}
 
 
@@ -91,7 +91,7 @@ def test_refusals(tmp_path: Path) -> None:
     data = bytearray((tmp_path / "build" / "sflash.bin").read_bytes())
     data[100] ^= 1
     (tmp_path / "build" / "sflash.bin").write_bytes(bytes(data))
-    with pytest.raises(VerificationError, match="sflash.bin: CRC-32"):
+    with pytest.raises(VerificationError, match="sflash.bin: SHA-256"):
         make_kit(manifest, "stlink", tmp_path / "kit")
     assert not (tmp_path / "kit").exists()                              # nothing half-written
 

@@ -203,3 +203,40 @@ def test_erase_if_needed_programs_erased_sectors_without_erasing() -> None:
     assert host.command(WRITE_EIN | POST_VERIFY, 10, b"\xff" * 4) == OK
     assert nor.sector_erases == 1
     assert bytes(nor.mem[:10]) == data[:10] and bytes(nor.mem[14:len(data)]) == data[14:]
+
+
+IWDG = range(0x40003000, 0x40003400)  # the watchdog the helper kicks while it works: the one peripheral it owns
+SRAM = range(0x20000000, 0x20020000)
+
+
+def test_unconfigured_helper_answers_9_and_touches_no_peripheral() -> None:
+    """The committed ELF as it is (no SPI settings): every command, alone and as the kit sends them, gives result 9;
+    no load or store reaches anything but SRAM and the watchdog (a zeroed config must not become GPIO port 0)."""
+    from unicorn import (UC_HOOK_MEM_READ, UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE, UC_MEM_WRITE,
+                         UC_MEM_WRITE_UNMAPPED, UcError)
+
+    nor = SpiNor(CHIP, MX25L8006E)
+    board = Board(nor)
+    stray: list[tuple[str, int]] = []
+
+    def watch(uc: object, access: int, address: int, size: int, value: int, user: object) -> bool:
+        if address not in SRAM and address not in IWDG and not 0x08000000 <= address < 0x08100000:
+            stray.append(("write" if access in (UC_MEM_WRITE, UC_MEM_WRITE_UNMAPPED) else "read", address))
+        return False  # an unmapped access still stops the run (and is recorded above)
+
+    board.uc.hook_add(UC_HOOK_MEM_WRITE | UC_HOOK_MEM_READ, watch)
+    board.uc.hook_add(UC_HOOK_MEM_UNMAPPED, watch)
+    host = Host(board, HELPER, None)
+    commands = [1 << bit for bit in range(11)] + [WRITE_EIN | POST_VERIFY, ERASE_CHIP, CRC_SFLASH, CRC_MEMORY]
+    for cmd in commands:
+        stray.clear()
+        try:
+            result: int | None = host.command(cmd, 0, b"\x5a" * 64)
+        except UcError:  # stopped at an unmapped access: `stray` names it
+            result = None
+        assert stray == [], f"command {cmd:#x}: {[(k, hex(a)) for k, a in stray]}"
+        assert result == NOT_CONFIGURED, hex(cmd)
+    assert nor.page_programs == nor.sector_erases == nor.chip_erases == 0 and board.spi_bytes == 0
+    # the same ELF configured by the host: a data command works as before
+    host.board.write(CONFIG_LOC, config_for(Wiring(), jedec_id=MX25L8006E, chip_size=CHIP))
+    assert host.command(WRITE_EIN | POST_VERIFY, 0, b"\x5a" * 64) == OK and nor.mem[:64] == b"\x5a" * 64

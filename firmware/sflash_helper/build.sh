@@ -1,5 +1,6 @@
 #!/bin/sh
-# Rebuild the serial-flash helper and install it as bundler/kit/sflash_helper.elf.
+# Rebuild the serial-flash helper and install it as bundler/kit/sflash_helper.elf, with its SHA-256 pinned in
+# bundler/kit/sflash_helper.elf.sha256 (`bundle openocd` refuses a packaged helper that differs from the pin).
 # Deterministic for a given toolchain: no debug info, no build-id, fixed paths, sorted inputs.
 #   firmware/sflash_helper/build.sh          build and install
 #   firmware/sflash_helper/build.sh --check  build to a temp file and fail if it differs from the committed ELF
@@ -20,10 +21,14 @@ cd "$here"
     -o "$tmp/sflash_helper.elf" startup.c sflash_helper.c -lgcc
 
 if [ "${1:-}" = "--check" ]; then
-    if cmp -s "$tmp/sflash_helper.elf" "$out"; then echo "sflash_helper.elf: up to date"; exit 0; fi
+    if cmp -s "$tmp/sflash_helper.elf" "$out" &&
+        (cd "$(dirname "$out")" && sha256sum -c --quiet sflash_helper.elf.sha256); then
+        echo "sflash_helper.elf: up to date"; exit 0
+    fi
     echo "sflash_helper.elf: differs from a fresh build (run firmware/sflash_helper/build.sh)" >&2
     exit 1
 fi
 cp "$tmp/sflash_helper.elf" "$out"
+(cd "$(dirname "$out")" && sha256sum sflash_helper.elf >sflash_helper.elf.sha256)
 arm-none-eabi-size "$out" 2>/dev/null || true
-sha256sum "$out"
+cat "$out.sha256"

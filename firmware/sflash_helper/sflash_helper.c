@@ -422,6 +422,12 @@ static void put_u32(uint8_t *p, uint32_t v)
 
 static uint32_t run_command(uint32_t command, uint32_t address, uint32_t size)
 {
+    /* Copy the configuration once per command so the host may rewrite it between commands. Unconfigured (the
+     * committed ELF before the kit patches it): every command answers NOT_CONFIGURED and no GPIO or SPI register
+     * is touched, since their addresses would come from the zeroed config. */
+    for (uint32_t i = 0; i < sizeof cfg / 4u; i++) ((uint32_t *)&cfg)[i] = ((volatile uint32_t *)&helper_config)[i];
+    if (!config_valid()) return RESULT_NOT_CONFIGURED;
+
     if (command & CMD_CRC32_MEMORY) {
         /* MCU address space, e.g. internal flash at 0x08000000; no SPI needed. */
         uint32_t crc = 0u;
@@ -437,9 +443,6 @@ static uint32_t run_command(uint32_t command, uint32_t address, uint32_t size)
         return RESULT_OK;
     }
 
-    /* Copy the configuration once per command so the host may rewrite it between commands. */
-    for (uint32_t i = 0; i < sizeof cfg / 4u; i++) ((uint32_t *)&cfg)[i] = ((volatile uint32_t *)&helper_config)[i];
-    if (!config_valid()) return RESULT_NOT_CONFIGURED;
     spi_init();
 
     uint32_t id = flash_read_id();
@@ -516,7 +519,8 @@ __attribute__((noreturn)) void helper_main(void)
         uint32_t command = data_transfer.command;
         data_transfer.result = RESULT_IN_PROGRESS;
         uint32_t result = run_command(command, data_transfer.sflash_address, data_transfer.size);
-        if (!(command & (CMD_CRC32_MEMORY | CMD_READ_ID))) cs_high();
+        /* deselect the chip after a bus command; cs_port is a GPIO port only in a validated config */
+        if (result != RESULT_NOT_CONFIGURED && !(command & (CMD_CRC32_MEMORY | CMD_READ_ID))) cs_high();
         data_transfer.result = result;
         data_transfer.command = CMD_NONE;
         data_transfer.sflash_address = 0u;
