@@ -1,0 +1,23 @@
+/* A fake openocd.exe for program.bat under wine: appends its command line (as Windows gives it) and each argument
+ * (as the C runtime splits it) to the file named by FAKE_OPENOCD_LOG, prints FAKE_OPENOCD_SAYS (default PASS) and
+ * exits with FAKE_OPENOCD_RC (default 0). */
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    const char *log = getenv("FAKE_OPENOCD_LOG");
+    if (log) {
+        FILE *f = fopen(log, "ab");
+        if (f) {
+            fprintf(f, "cmdline=%s\n", GetCommandLineA());
+            for (int i = 1; i < argc; i++) fprintf(f, "arg=%s\n", argv[i]);
+            fclose(f);
+        }
+    }
+    const char *says = getenv("FAKE_OPENOCD_SAYS");
+    printf("%s\n", says ? says : "PASS");
+    const char *rc = getenv("FAKE_OPENOCD_RC");
+    return rc ? atoi(rc) : 0;
+}

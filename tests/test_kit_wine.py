@@ -1,0 +1,200 @@
+"""program.bat under wine's cmd (Debian `wine`), with a fake openocd.exe built by gcc-mingw-w64.
+
+Where wine differs from Windows, stand-ins built here from tests/emu/win/*.c take the place of the Windows tool,
+not a weaker check: wine's certutil prints nothing for -hashfile (stand-in: the same output, hash from the Windows
+CryptoAPI), and wine has no PowerShell (stand-in: the UTC time stamp only; runs without it test the numbered
+fallback). program.bat uses no findstr (wine's is a stub). Values are typed as an operator would type them at a
+cmd prompt: each case is one line of a driver .bat, `program.bat <typed>`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bundler.cli import app
+from bundler.openocd import make_kit
+from emu.kitfixture import BOARD_SPI, write_build
+
+ROOT = Path(__file__).resolve().parents[1]
+WIN = Path(__file__).resolve().parent / "emu" / "win"
+SAMPLE = ROOT / "samples" / "ota_demo"
+
+
+def _zpath(path: Path) -> str:
+    """A Linux path as wine's Z: drive sees it."""
+    return "Z:" + str(path).replace("/", "\\")
+
+
+class Wine:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.prefix = root / "prefix"
+        self.bin = root / "bin"
+        self.nops_bin = root / "bin-no-powershell"
+        for folder in (self.bin, self.nops_bin):
+            folder.mkdir(parents=True)
+        for name, libs in (("certutil", ["-ladvapi32"]), ("fake_openocd", []), ("powershell", [])):
+            subprocess.run(["x86_64-w64-mingw32-gcc", "-O2", "-o", str(root / f"{name}.exe"), str(WIN / f"{name}.c"),
+                            *libs], check=True)
+        shutil.copy(root / "fake_openocd.exe", self.bin / "openocd.exe")
+        shutil.copy(root / "fake_openocd.exe", self.nops_bin / "openocd.exe")
+        shutil.copy(root / "powershell.exe", self.bin / "powershell.exe")
+        self.env = {**os.environ, "WINEPREFIX": str(self.prefix), "WINEDEBUG": "-all", "WINEDLLOVERRIDES":
+                    "certutil.exe=n;mscoree=;mshtml=", "DISPLAY": ""}
+        subprocess.run(["wineboot", "-i"], env=self.env, capture_output=True, timeout=600)
+        shutil.copy(root / "certutil.exe", self.prefix / "drive_c" / "windows" / "system32" / "certutil.exe")
+
+    @property
+    def c_drive(self) -> Path:
+        return self.prefix / "drive_c"
+
+    def run(self, kit: Path, typed: str, *, powershell: bool = True, says: str = "PASS", rc: int = 0,
+            openocd: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`program.bat <typed>` as one line of a driver batch file, run by wine's cmd from the kit's parent."""
+        driver = kit.parent / "drive.bat"
+        driver.write_bytes(f"@echo off\r\n{kit.name}\\program.bat {typed.replace('%', '%%')}\r\n".encode("latin-1"))
+        log = kit.parent / "openocd-args.txt"
+        env = {**self.env, "WINEPATH": _zpath(self.bin if powershell else self.nops_bin),
+               "FAKE_OPENOCD_LOG": _zpath(log), "FAKE_OPENOCD_SAYS": says, "FAKE_OPENOCD_RC": str(rc)}
+        if openocd is not None:
+            env["OPENOCD"] = openocd
+        r = subprocess.run(["wine", "cmd", "/c", driver.name], cwd=kit.parent, env=env, capture_output=True,
+                           timeout=120)
+        return subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode("latin-1").replace("\r\n", "\n"),
+                                           r.stderr.decode("latin-1"))
+
+
+@pytest.fixture(scope="module")
+def wine(tmp_path_factory: pytest.TempPathFactory) -> Wine:
+    return Wine(tmp_path_factory.mktemp("wine"))
+
+
+@pytest.fixture(scope="module")
+def kits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("batkits")
+    manifest = write_build(root / "build")
+    doc = json.loads(manifest.read_text())
+    doc["name"] = "ota demo 2"  # a digit at the end: `echo ... 2>> log` would lose it
+    manifest.write_text(json.dumps(doc))
+    make_kit(manifest, "stlink", root / "plain", spi=BOARD_SPI)
+    shutil.copytree(SAMPLE, root / "product")
+    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "2",
+                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
+                                 "--out", str(root / "run")])
+    assert r.exit_code == 0, r.output
+    make_kit(root / "run" / "manifest.json", "stlink", root / "serial")
+    return {"plain": root / "plain", "serial": root / "serial"}
+
+
+def _fresh(kits: dict[str, Path], which: str, tmp_path: Path) -> Path:
+    kit = tmp_path / "kit"
+    shutil.copytree(kits[which], kit)
+    return kit
+
+
+HOSTILE_TYPED = [
+    '"SN1&echo PWNED>C:\\pw.txt&rem"', '"SN1|echo PWNED>C:\\pw.txt"', '"SN1^&echo PWNED>C:\\pw.txt"',
+    'SN1"&echo PWNED>C:\\pw.txt&rem', 'SN00001001 "x&echo PWNED>C:\\pw.txt&rem"', 'SN00001001 x"&echo PWNED>C:\\pw.txt',
+    '"$(touch pwned)"', '`touch pwned`', 'a;touch', '"%PATH%"', "a'b", "{x}", "[x]", "$x", "!x!", "-c", ".x",
+    "x" * 65, "SN1 a b", "a/../x", "*", "SN0000100?",
+]
+
+
+@pytest.mark.parametrize("which", ["plain", "serial"])
+@pytest.mark.parametrize("typed", HOSTILE_TYPED)
+def test_hostile_arguments_run_nothing(wine: Wine, kits: dict[str, Path], tmp_path: Path, which: str,
+                                       typed: str) -> None:
+    if which == "plain" and typed.startswith("SN00001001 "):
+        typed = "SN1 " + typed.split(" ", 1)[1]
+    kit = _fresh(kits, which, tmp_path)
+    before = {str(p) for p in tmp_path.rglob("*")}
+    r = wine.run(kit, typed)
+    assert r.returncode == 2, (typed, r.stdout, r.stderr)
+    assert r.stdout.startswith("FAIL: ") and r.stdout.endswith("; nothing programmed\n"), r.stdout
+    assert len(r.stdout.splitlines()) == 1 and "PWNED" not in r.stdout
+    assert not (wine.c_drive / "pw.txt").exists() and not (tmp_path / "openocd-args.txt").exists()
+    assert {str(p) for p in tmp_path.rglob("*")} - before == {str(tmp_path / "drive.bat")}
+
+
+def test_pass_fail_and_exit_codes_as_program_sh(wine: Wine, kits: dict[str, Path], tmp_path: Path) -> None:
+    kit = _fresh(kits, "plain", tmp_path)
+    r = wine.run(kit, "SN0042")
+    assert r.returncode == 0 and r.stdout.splitlines()[-2:-1] == ["openocd exit code: 0"], r.stdout
+    log_line = r.stdout.splitlines()[-1]
+    assert log_line.startswith("log: logs\\") and log_line.endswith("Z_SN0042.log")
+    log = (kit / "logs" / log_line.split("\\", 1)[1]).read_text().splitlines()
+    assert log[:2] == ["kit: ota demo 2", "unit: SN0042"] and "PASS" in log
+    args = (tmp_path / "openocd-args.txt").read_text().splitlines()
+    assert [a[4:] for a in args if a.startswith("arg=")] == ["-f", "interface/stlink.cfg", "-f", "target/stm32f2x.cfg",
+                                                             "-f", "kit_config.tcl", "-f", "sflash_kit.tcl", "-c",
+                                                             "kit_main"]
+    r = wine.run(kit, "SN0042", says="FAIL: CRC mismatch: mcu.bin", rc=1)
+    assert r.returncode == 1 and "FAIL: CRC mismatch: mcu.bin" in r.stdout
+    assert "openocd did not finish" not in r.stdout
+    r = wine.run(kit, "SN0042", says="Error: open failed", rc=1)
+    assert r.returncode == 1 and "FAIL: openocd did not finish (adapter connected? board powered?)" in r.stdout
+    logs = sorted((kit / "logs").iterdir())
+    assert "FAIL: openocd did not finish (adapter connected? board powered?)" in logs[-1].read_text().splitlines()
+    r = wine.run(kit, "SN0042", says="PASS", rc=1)                 # PASS printed but OpenOCD failed: FAIL
+    assert r.returncode == 1
+    r = wine.run(kit, "02:0A:F7:00:10:00")                          # a MAC as unit id: ':' becomes '-'
+    assert r.returncode == 0 and r.stdout.splitlines()[-1].endswith("_02-0A-F7-00-10-00.log")
+
+
+def test_openocd_as_a_batch_wrapper_returns_its_exit_code(wine: Wine, kits: dict[str, Path], tmp_path: Path) -> None:
+    """`call`: control comes back from a .bat OPENOCD and its exit code decides. (wine's `call` passes on only zero
+    or non-zero of `exit /b N`: 1 for 3; Windows passes 3.)"""
+    kit = _fresh(kits, "plain", tmp_path)
+    wrapper = tmp_path / "my openocd.bat"
+    wrapper.write_bytes(b"@echo off\r\necho PASS\r\nexit /b 3\r\n")
+    r = wine.run(kit, "SN1", openocd=_zpath(wrapper))
+    assert r.returncode == 1 and "openocd exit code: 1" in r.stdout.splitlines(), r.stdout
+    assert r.stdout.splitlines()[-1].startswith("log: logs\\")               # program.bat went on after it
+    wrapper.write_bytes(b"@echo off\r\necho PASS\r\nexit /b 0\r\n")
+    r = wine.run(kit, "SN2", openocd=_zpath(wrapper))
+    assert r.returncode == 0 and "openocd exit code: 0" in r.stdout.splitlines(), r.stdout
+
+
+def test_serialized_unit_logs_and_refusals(wine: Wine, kits: dict[str, Path], tmp_path: Path) -> None:
+    kit = _fresh(kits, "serial", tmp_path)
+    r = wine.run(kit, "SN00009999")
+    assert (r.returncode, r.stdout) == (2, "FAIL: unit SN00009999: not in this kit's units.csv; nothing programmed\n")
+    r = wine.run(kit, "")
+    assert r.returncode == 2 and "give the unit's serial number" in r.stdout
+    assert not (tmp_path / "openocd-args.txt").exists()
+    r = wine.run(kit, "SN00001002")
+    assert r.returncode == 0, r.stdout
+    first = r.stdout.splitlines()[-1]
+    assert first.endswith("Z_SN00001002_02-0A-F7-00-10-01.log")
+    assert "arg=kit_main SN00001002" in (tmp_path / "openocd-args.txt").read_text().splitlines()
+    r = wine.run(kit, "SN00001002")
+    assert r.returncode == 2 and "already programmed and verified" in r.stdout
+    r = wine.run(kit, "SN00001002 --again")
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] != first
+    # no PowerShell (wine as it is): no UTC time in cmd; each run still gets its own numbered log
+    r1, r2 = wine.run(kit, "SN00001001", powershell=False), wine.run(kit, "SN00001001 --again", powershell=False)
+    assert r1.stdout.splitlines()[-1] == "log: logs\\run_SN00001001_02-0A-F7-00-10-00.log"
+    assert r2.stdout.splitlines()[-1] == "log: logs\\run_SN00001001_02-0A-F7-00-10-00-2.log"
+
+
+@pytest.mark.parametrize("name", ["mcu.bin", "sflash_helper.elf", "kit_config.tcl", "program.sh", "added&x.txt"])
+def test_edited_kit_file_stops_program_bat(wine: Wine, kits: dict[str, Path], tmp_path: Path, name: str) -> None:
+    kit = _fresh(kits, "plain", tmp_path)
+    path = kit / name
+    if path.exists():
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 1
+        path.write_bytes(bytes(data))
+        shown = name
+    else:
+        path.write_text("x")
+        shown = "(a file not listed in kit.sha256)"
+    r = wine.run(kit, "SN1")
+    assert (r.returncode, r.stdout) == (2, f"FAIL: kit file {shown} was modified; nothing programmed\n"), r.stderr
+    assert not (tmp_path / "openocd-args.txt").exists() and not (kit / "logs").exists()
