@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bundler.cli import app
 from bundler.errors import OutputError, VerificationError
@@ -80,6 +80,11 @@ def signed_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "pub": root / "keys" / "bundle-signing.pub"}
 
 
+def _openocd(manifest: Path, out: Path, pubkey: Path | None) -> Result:
+    args = ["openocd", str(manifest), "--adapter", "stlink", "--out", str(out)]
+    return CliRunner().invoke(app, args + (["--pubkey", str(pubkey)] if pubkey else []))
+
+
 def _copy_bundle(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst / "manifest.json"
@@ -95,10 +100,7 @@ def test_crc_preserving_forgery_of_an_image_is_refused(signed_build: dict[str, P
     mcu = (tmp_path / "out" / "mcu.bin").read_bytes()
     forged = forge_crc(mcu, 0xC200, b"\x00\xbe\xba\xfe\xca\x00\x00\x00", 0xF0000)
     (tmp_path / "out" / "mcu.bin").write_bytes(forged)
-    args = ["openocd", str(manifest), "--adapter", "stlink", "--out", str(tmp_path / "kit")]
-    if with_pubkey:
-        args += ["--pubkey", str(signed_build["pub"])]
-    r = CliRunner().invoke(app, args)
+    r = _openocd(manifest, tmp_path / "kit", signed_build["pub"] if with_pubkey else None)
     assert r.exit_code == 1, r.output
     assert "mcu.bin: SHA-256" in r.output and "not the file that was built" in r.output
     assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
@@ -175,10 +177,7 @@ def test_rewritten_units_csv_is_refused(serialized: Path, signed_build: dict[str
     manifest = _copy_bundle(serialized, tmp_path / "run")
     csv_path = tmp_path / "run" / "units.csv"
     csv_path.write_text(_rewrite_unit_mac(csv_path.read_text()))
-    args = ["openocd", str(manifest), "--adapter", "stlink", "--out", str(tmp_path / "kit")]
-    if with_pubkey:
-        args += ["--pubkey", str(signed_build["pub"])]
-    r = CliRunner().invoke(app, args)
+    r = _openocd(manifest, tmp_path / "kit", signed_build["pub"] if with_pubkey else None)
     assert r.exit_code == 1, r.output
     assert "units.csv: SHA-256" in r.output and "units_csv.sha256 says" in r.output
     assert not (tmp_path / "kit").exists()

@@ -21,10 +21,7 @@ from typer.testing import CliRunner
 
 from bundler.cli import app
 from bundler.openocd import make_kit, tcl_word
-from emu.kitfixture import BOARD_SPI, write_build
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "samples" / "ota_demo"
+from emu.kitfixture import BOARD_SPI, plain_and_serialized_kits, write_build
 
 HOSTILE = [
     "demo $(touch pwned)", "demo `touch pwned`", "demo; touch pwned", "demo & touch pwned", "demo | touch pwned",
@@ -71,18 +68,19 @@ def test_ordinary_names_reach_sh_tcl_and_openocd_intact(tmp_path: Path, name: st
     manifest = _edited_build(tmp_path, lambda doc: doc.update(name=name))
     kit = tmp_path / "kit"
     make_kit(manifest, "stlink", kit, spi=BOARD_SPI)
+    label = f"{name} (version not recorded)"  # manifest.product_label: the kit's logs name the release
     r = subprocess.run(["tclsh"], input="source kit_config.tcl\nputs $kit_name\nputs $kit_chip_name\n", cwd=kit,
                        capture_output=True, text=True, timeout=30)
-    assert r.stdout.splitlines() == [name, "MX25L8006E"], r.stderr
+    assert r.stdout.splitlines() == [label, "MX25L8006E"], r.stderr
     r = subprocess.run(["openocd", "-f", "kit_config.tcl", "-c", "puts \"<$kit_name>\"", "-c", "shutdown"], cwd=kit,
                        capture_output=True, text=True, timeout=30)
-    assert f"<{name}>" in (r.stdout + r.stderr).splitlines(), r.stdout + r.stderr
+    assert f"<{label}>" in (r.stdout + r.stderr).splitlines(), r.stdout + r.stderr
     args, marker = _fake(tmp_path)
     p = subprocess.run(["sh", str(kit / "program.sh"), "SN1"], cwd=tmp_path, env={**os.environ, "OPENOCD": str(args)},
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stdout + p.stderr
     log = kit / p.stdout.splitlines()[-1][len("log: "):]
-    assert log.read_text().splitlines()[0] == f"kit: {name} ({kit})"
+    assert log.read_text().splitlines()[0] == f"kit: {label} ({kit})"
 
 
 def _fake(tmp_path: Path) -> tuple[Path, Path]:
@@ -98,16 +96,7 @@ def _fake(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def kits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("valkits")
-    plain = write_build(root / "build")
-    make_kit(plain, "stlink", root / "plain", spi=BOARD_SPI)
-    shutil.copytree(SAMPLE, root / "product")
-    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "2",
-                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
-                                 "--out", str(root / "run")])
-    assert r.exit_code == 0, r.output
-    make_kit(root / "run" / "manifest.json", "stlink", root / "serial")
-    return {"plain": root / "plain", "serial": root / "serial"}
+    return plain_and_serialized_kits(tmp_path_factory.mktemp("valkits"))
 
 
 SERIAL_HOSTILE = [v for v in HOSTILE if "\0" not in v] + ["SN00001001;touch pwned", "SN00001001\n", "SN00001001 x",

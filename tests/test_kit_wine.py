@@ -4,26 +4,21 @@ Where wine differs from Windows, stand-ins built here from tests/emu/win/*.c tak
 not a weaker check: wine's certutil prints nothing for -hashfile (stand-in: the same output, hash from the Windows
 CryptoAPI), and wine has no PowerShell (stand-in: the UTC time stamp only; runs without it test the numbered
 fallback). program.bat uses no findstr (wine's is a stub). Values are typed as an operator would type them at a
-cmd prompt: each case is one line of a driver .bat, `program.bat <typed>`."""
+cmd prompt: each case is one line of a driver .bat (`program.bat <typed>`, or `cmd /d /c program.bat <typed>`,
+which parses the rest of its line as a prompt does)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bundler.cli import app
-from bundler.openocd import make_kit
-from emu.kitfixture import BOARD_SPI, write_build
+from emu.kitfixture import plain_and_serialized_kits
 
-ROOT = Path(__file__).resolve().parents[1]
 WIN = Path(__file__).resolve().parent / "emu" / "win"
-SAMPLE = ROOT / "samples" / "ota_demo"
 
 
 def _zpath(path: Path) -> str:
@@ -96,19 +91,8 @@ def wine(tmp_path_factory: pytest.TempPathFactory) -> Wine:
 
 @pytest.fixture(scope="module")
 def kits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("batkits")
-    manifest = write_build(root / "build")
-    doc = json.loads(manifest.read_text())
-    doc["name"] = "ota demo 2"  # a digit at the end: `echo ... 2>> log` would lose it
-    manifest.write_text(json.dumps(doc))
-    make_kit(manifest, "stlink", root / "plain", spi=BOARD_SPI)
-    shutil.copytree(SAMPLE, root / "product")
-    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "2",
-                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
-                                 "--out", str(root / "run")])
-    assert r.exit_code == 0, r.output
-    make_kit(root / "run" / "manifest.json", "stlink", root / "serial")
-    return {"plain": root / "plain", "serial": root / "serial"}
+    # a digit at the end of the name: `echo kit: ota demo 2>> log` would lose it
+    return plain_and_serialized_kits(tmp_path_factory.mktemp("batkits"), name="ota demo 2")
 
 
 def _fresh(kits: dict[str, Path], which: str, tmp_path: Path) -> Path:
@@ -146,7 +130,7 @@ def test_pass_fail_and_exit_codes_as_program_sh(wine: Wine, kits: dict[str, Path
     log_line = r.stdout.splitlines()[-1]
     assert log_line.startswith("log: logs\\") and log_line.endswith("Z_SN0042.log")
     log = (kit / "logs" / log_line.split("\\", 1)[1]).read_text().splitlines()
-    assert log[:2] == ["kit: ota demo 2", "unit: SN0042"] and "PASS" in log
+    assert log[:2] == ["kit: ota demo 2 (version not recorded)", "unit: SN0042"] and "PASS" in log
     args = (tmp_path / "openocd-args.txt").read_text().splitlines()
     assert [a[4:] for a in args if a.startswith("arg=")] == ["-f", "interface/stlink.cfg", "-f", "target/stm32f2x.cfg",
                                                              "-f", "kit_config.tcl", "-f", "sflash_kit.tcl", "-c",

@@ -69,3 +69,28 @@ def write_build(folder: Path, *, mcu_size: int = 0x10000, sflash_size: int = 0x1
     path = folder / "manifest.json"
     path.write_text(json.dumps(doc, indent=2))
     return path
+
+
+def plain_and_serialized_kits(root: Path, name: str | None = None) -> dict[str, Path]:
+    """Two line kits under `root`: "plain" (write_build's images; product `name` if given) and "serial" (the sample
+    serialized, 2 units SN00001001.. from 02:0A:F7:00:10:00; its run folder is root / "run")."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from bundler.cli import app
+    from bundler.openocd import make_kit
+
+    manifest = write_build(root / "build")
+    if name is not None:
+        doc = json.loads(manifest.read_text())
+        doc["name"] = name
+        manifest.write_text(json.dumps(doc))
+    make_kit(manifest, "stlink", root / "plain", spi=BOARD_SPI)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "samples" / "ota_demo", root / "product")
+    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "2",
+                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
+                                 "--out", str(root / "run")])
+    assert r.exit_code == 0, r.output
+    make_kit(root / "run" / "manifest.json", "stlink", root / "serial")
+    return {"plain": root / "plain", "serial": root / "serial"}
