@@ -35,7 +35,6 @@ from .formats.sflash_helper import (
     config_words,
     sflash_helper_config_t,
 )
-from .inputs import MAX_IMAGE_BYTES, read_file
 from .manifest import product_label
 from .serialize import MAC_FIELD, SERIAL_FIELD, UNITS_CSV, PatchRange, format_mac, parse_mac
 from .signing import SIGNATURE_SUFFIX
