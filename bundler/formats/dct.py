@@ -1,4 +1,5 @@
-"""Device Configuration Table (DCT) of WICED SDK 3.5.2, internal-flash (STM32F2) variant.
+"""Device Configuration Table (DCT) of WICED SDK 3.5.2, internal-flash (STM32F2) variant, and the other DCT
+generations of 3.1.1 - 3.7.0 (`GENERATIONS`: the header, sections and copy rule each SDK's bootloader reads).
 
 Every structure mirrors the C struct of the same name in the 3.5.2 headers (amlweems/wiced-history @ v3.5.2 =
 36fc712a): `WICED/Platform/include/platform_dct.h` (DCT structs), `WICED/WWD/include/wwd_structures.h`
@@ -15,6 +16,7 @@ Char arrays are kept as raw `Bytes(n)` here; text <-> bytes conversion (NUL padd
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from construct import (
@@ -232,9 +234,9 @@ boot_detail_t = Struct(
     "entry_point" / Int32ul,  # @76
 )
 
-# platform_dct_header_t (3.5.2 layout: magic @8, CRC + sequence, no is_current_dct; no DCT_HEADER_ALIGN_SIZE
-# padding on STM32)
-platform_dct_header_t = Struct(
+# platform_dct_header_sdk_3_5_2_t (3.7.0 names the 3.5.2 - 3.6.x header so): magic @8, CRC + sequence, no
+# is_current_dct; no DCT_HEADER_ALIGN_SIZE padding on STM32
+platform_dct_header_sdk_3_5_2_t = Struct(
     "full_size" / Int32ul,  # @0x000 unsigned long
     "used_size" / Int32ul,  # @0x004
     "magic_number" / Int32ul,  # @0x008
@@ -247,6 +249,34 @@ platform_dct_header_t = Struct(
     "boot_detail" / boot_detail_t,  # @0x018
     "apps_locations" / Array(DCT_MAX_APP_COUNT, image_location_t),  # @0x068
     "load_app_func" / Int32ul,  # @0x188 function pointer
+)
+platform_dct_header_t = platform_dct_header_sdk_3_5_2_t  # the header `bundle` built before generations (3.5.2)
+
+# platform_dct_header_sdk_3_1_2_t: the 388-byte header of 3.1.1 - 3.5.1, and again of 3.7.0+
+# (platform_dct_header_current_t): is_current_dct @9 picks the copy; no CRC or sequence in the header
+platform_dct_header_sdk_3_1_2_t = Struct(
+    "full_size" / Int32ul,  # @0x000
+    "used_size" / Int32ul,  # @0x004
+    "write_incomplete" / Int8ul,  # @0x008 char
+    "is_current_dct" / Int8ul,  # @0x009 char
+    "app_valid" / Int8ul,  # @0x00A
+    "mfg_info_programmed" / Int8ul,  # @0x00B
+    "magic_number" / Int32ul,  # @0x00C
+    "boot_detail" / boot_detail_t,  # @0x010
+    "apps_locations" / Array(DCT_MAX_APP_COUNT, image_location_t),  # @0x060
+    "load_app_func" / Int32ul,  # @0x180 function pointer
+)
+
+# platform_dct_version_t (3.7.0+, the LAST member of platform_dct_data_t): CRC and sequence moved here
+DCT_VERSION_MAGIC_NUMBER: Final = 0xDC0200CD
+platform_dct_version_t = Struct(
+    "magic_number" / Int32ul,  # @0 DCT_VERSION_MAGIC_NUMBER
+    "data_dct_usage_flags" / Int16ul,  # @4 wiced_dct_config_flag_t: WICED_DCT_*_CONFIG_USE_FLAG bits
+    "version" / Int16ul,  # @6 wiced_dct_sdk_ver_t: DCT_BOOTLOADER_SDK_* (0x0370)
+    "crc32" / Int32ul,  # @8 CRC_TYPE
+    "initial_write" / Int8ul,  # @12 char
+    "sequence" / Int8ul,  # @13 uint8_t
+    "padding" / Bytes(2),  # @14
 )
 
 # platform_dct_mfg_info_t: char arrays
@@ -321,6 +351,14 @@ platform_dct_bt_config_t = Struct(
     "padding" / Bytes(2),
 )
 
+# platform_dct_bt_config_sdk_3_1_2_t: the BT struct of 3.1.2 - 3.3.1 (no device class) -> 257 bytes
+platform_dct_bt_config_sdk_3_1_2_t = Struct(
+    "bluetooth_device_address" / Bytes(6),
+    "bluetooth_device_name" / Bytes(249),  # including NUL termination
+    "ssp_debug_mode" / wiced_bool_t,
+    "padding" / Bytes(1),
+)
+
 # platform_dct_p2p_config_t (WICED_DCT_INCLUDE_P2P_CONFIG) -> 112 + 2 + 2 (tail alignment) = 116 bytes
 platform_dct_p2p_config_t = Struct(
     "p2p_group_owner_settings" / wiced_config_soft_ap_t,
@@ -335,52 +373,112 @@ platform_dct_ota2_config_t = Struct(
     "padding" / Bytes(1),
 )
 
-# Optional sections in platform_dct_data_t order with their C alignment
+# platform_dct_ota2_config_t of 3.7.0 (3.5.2's padding byte became force_factory_reset) -> 4 bytes, alignment 2
+platform_dct_ota2_config_sdk_3_7_0_t = Struct(
+    "update_count" / Int16ul,
+    "boot_type" / Int8ul,
+    "force_factory_reset" / Int8ul,
+)
+
+@dataclass(frozen=True)
+class DctGeneration:
+    """One layout of `platform_dct_data_t` as a bootloader of these SDK versions reads it (wiced-formats.md §2.5,
+    §2.6; sizes and offsets checked against tools/sdkfacts/dct_layout.json, compiled from each SDK's headers)."""
+
+    name: str  # the SDK version the structures are named after ("3.5.2": platform_dct_header_sdk_3_5_2_t)
+    sdk_versions: tuple[str, ...]  # the compiled SDK versions whose DCT has exactly this layout
+    header: Construct  # platform_dct_header_t of these versions
+    copy_rule: str  # how the bootloader picks the current copy: "is_current_dct", "header_crc" or "version_crc"
+    fixed: tuple[tuple[str, Construct, int], ...]  # (member, struct, C alignment) always present, in order
+    optional: tuple[tuple[str, Construct, int], ...]  # (member, struct, C alignment) enabled by a define
+    sdk_code: int  # DCT_BOOTLOADER_SDK_* of the 3.7.0 platform_dct.h (platform_dct_version_t.version)
+
+
+_COMMON: Final = (
+    ("mfg_info", platform_dct_mfg_info_t, 1),
+    ("security_credentials", platform_dct_security_t, 1),
+    ("wifi_config", platform_dct_wifi_config_t, 4),
+)
+_NETWORK: Final = (
+    ("ethernet_config", platform_dct_ethernet_config_t, 1),
+    ("network_config", platform_dct_network_config_t, 1),
+)
+# Optional sections in platform_dct_data_t order with their C alignment (3.5.2: WICED_DCT_INCLUDE_BT_CONFIG /
+# WICED_DCT_INCLUDE_P2P_CONFIG / OTA2_SUPPORT)
 OPTIONAL_SECTIONS: Final = (
     ("bt_config", platform_dct_bt_config_t, 1),
     ("p2p_config", platform_dct_p2p_config_t, 4),
     ("ota2_config", platform_dct_ota2_config_t, 2),
 )
-# Fixed sections of platform_dct_data_t, in order
-FIXED_SECTIONS: Final = (
-    ("dct_header", platform_dct_header_t),
-    ("mfg_info", platform_dct_mfg_info_t),
-    ("security_credentials", platform_dct_security_t),
-    ("wifi_config", platform_dct_wifi_config_t),
-    ("ethernet_config", platform_dct_ethernet_config_t),
-    ("network_config", platform_dct_network_config_t),
-)
+GENERATIONS: Final = {
+    g.name: g
+    for g in (
+        # 3.1.0's header has no apps_locations (no SFLASH LUT): not a generation `bundle` can build for
+        DctGeneration("3.1.2", ("3.1.1", "3.1.2"), platform_dct_header_sdk_3_1_2_t, "is_current_dct",
+                      (("dct_header", platform_dct_header_sdk_3_1_2_t, 4), *_COMMON),
+                      (("bt_config", platform_dct_bt_config_sdk_3_1_2_t, 1),), 0x0312),
+        DctGeneration("3.3.1", ("3.3.1",), platform_dct_header_sdk_3_1_2_t, "is_current_dct",
+                      (("dct_header", platform_dct_header_sdk_3_1_2_t, 4), *_COMMON, *_NETWORK),
+                      (("bt_config", platform_dct_bt_config_sdk_3_1_2_t, 1),), 0x0331),
+        DctGeneration("3.4.0", ("3.4.0",), platform_dct_header_sdk_3_1_2_t, "is_current_dct",
+                      (("dct_header", platform_dct_header_sdk_3_1_2_t, 4), *_COMMON, *_NETWORK),
+                      (("bt_config", platform_dct_bt_config_t, 1),), 0x0340),
+        DctGeneration("3.5.2", ("3.5.2",), platform_dct_header_sdk_3_5_2_t, "header_crc",
+                      (("dct_header", platform_dct_header_sdk_3_5_2_t, 4), *_COMMON, *_NETWORK), OPTIONAL_SECTIONS,
+                      0x0352),
+        # 3.7.0: BT, P2P and OTA2 always present, then platform_dct_version_t last
+        DctGeneration("3.7.0", ("3.7.0",), platform_dct_header_sdk_3_1_2_t, "version_crc",
+                      (("dct_header", platform_dct_header_sdk_3_1_2_t, 4), *_COMMON, *_NETWORK,
+                       ("bt_config", platform_dct_bt_config_t, 1), ("p2p_config", platform_dct_p2p_config_t, 4),
+                       ("ota2_config", platform_dct_ota2_config_sdk_3_7_0_t, 2), ("dct_version", platform_dct_version_t, 4)),
+                      (), 0x0370),
+    )
+}
+DEFAULT_GENERATION: Final = "3.5.2"
+# Fixed sections of the 3.5.2 platform_dct_data_t, in order
+FIXED_SECTIONS: Final = GENERATIONS[DEFAULT_GENERATION].fixed
 FIXED_SIZE: Final = 7600  # sizeof(platform_dct_data_t) without optional sections
+
+
+def generation(sdk: str) -> DctGeneration:
+    """The DCT generation of an SDK version ("3.3.1"); KeyError naming the known versions if none."""
+    for g in GENERATIONS.values():
+        if sdk in g.sdk_versions:
+            return g
+    known = ", ".join(v for g in GENERATIONS.values() for v in g.sdk_versions)
+    raise KeyError(f"SDK {sdk!r} has no known DCT generation (known: {known})")
 
 
 def _align(n: int, a: int) -> int:
     return -(-n // a) * a
 
 
-def section_offsets(include_bt: bool = False, include_p2p: bool = False, include_ota2: bool = False) -> dict[str, int]:
-    """Offset of each section of platform_dct_data_t (and "end" = sizeof) for the given optional sections."""
+def section_offsets(include_bt: bool = False, include_p2p: bool = False, include_ota2: bool = False,
+                    gen: DctGeneration | None = None) -> dict[str, int]:
+    """Offset of each section of platform_dct_data_t (and "end" = sizeof) for the given optional sections of a
+    generation (default 3.5.2; a generation without an optional section ignores its flag)."""
+    g = gen or GENERATIONS[DEFAULT_GENERATION]
     wanted = {"bt_config": include_bt, "p2p_config": include_p2p, "ota2_config": include_ota2}
     offsets: dict[str, int] = {}
     pos = 0
-    for name, sub in FIXED_SECTIONS:
+    present = g.fixed + tuple(section for section in g.optional if wanted[section[0]])
+    for name, sub, alignment in present:
+        pos = _align(pos, alignment)
         offsets[name] = pos
         pos += sub.sizeof()
-    for name, sub, alignment in OPTIONAL_SECTIONS:
-        if wanted[name]:
-            pos = _align(pos, alignment)
-            offsets[name] = pos
-            pos += sub.sizeof()
     offsets["end"] = _align(pos, 4)  # struct alignment 4 (unsigned long members)
     return offsets
 
 
-def platform_dct_data_t(include_bt: bool = False, include_p2p: bool = False, include_ota2: bool = False) -> Construct:
-    """platform_dct_data_t with the optional sections enabled by WICED_DCT_INCLUDE_BT_CONFIG /
-    WICED_DCT_INCLUDE_P2P_CONFIG / OTA2_SUPPORT (in that order), padded as GCC does."""
-    offsets = section_offsets(include_bt, include_p2p, include_ota2)
+def platform_dct_data_t(include_bt: bool = False, include_p2p: bool = False, include_ota2: bool = False,
+                        gen: DctGeneration | None = None) -> Construct:
+    """platform_dct_data_t of a generation (default 3.5.2) with the optional sections enabled by
+    WICED_DCT_INCLUDE_BT_CONFIG / WICED_DCT_INCLUDE_P2P_CONFIG / OTA2_SUPPORT (in that order), padded as GCC does."""
+    g = gen or GENERATIONS[DEFAULT_GENERATION]
+    offsets = section_offsets(include_bt, include_p2p, include_ota2, g)
     fields: list[Construct] = []
     pos = 0
-    sections = list(FIXED_SECTIONS) + [(n, s) for n, s, _ in OPTIONAL_SECTIONS if n in offsets]
+    sections = [(n, s) for n, s, _ in g.fixed + g.optional if n in offsets]
     for name, sub in sections:
         if offsets[name] > pos:
             fields.append(Padding(offsets[name] - pos))
@@ -397,6 +495,9 @@ EXPECTED_SIZES: Final = {
     "load_details_t": 76,
     "boot_detail_t": 80,
     "platform_dct_header_t": 396,
+    "platform_dct_header_sdk_3_1_2_t": 388,
+    "platform_dct_version_t": 16,
+    "platform_dct_bt_config_sdk_3_1_2_t": 257,
     "platform_dct_mfg_info_t": 156,
     "platform_dct_security_t": 6160,
     "wiced_ap_info_t": 56,
