@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 from .formats.lut import APP_COMPONENTS, COMPONENTS
-from .layout import Board, Chip, _Table, load_board, load_chip, read_toml
+from .layout import Board, Chip, _Table, check_sdk, load_board, load_chip, read_toml
 
 GENERATED = "generated"  # sflash.dct_image = "generated": the DCT image ELF made from [dct]
 
@@ -80,6 +80,9 @@ def load_project(path: str | Path) -> Project:
     name = top.str("name", path.parent.name)
     version, revision = _product_text(top, "version"), _product_text(top, "revision")
     board = load_board(top.str("board"), path)
+    sdk = top._get("sdk", str, None)
+    if sdk is not None:  # the SDK the product's bootloader was built from, over the board layout's `sdk`
+        board = replace(board, sdk=check_sdk(sdk, path))
     chip_spec = top._get("chip", (str, dict), board.sflash.chip)
     chip = load_chip(chip_spec, path)
 

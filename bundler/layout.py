@@ -15,7 +15,7 @@ import difflib
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -222,6 +222,18 @@ def board_names() -> list[str]:
     return sorted(p.stem for p in (LAYOUTS_DIR / "boards").glob("*.toml"))
 
 
+def check_sdk(sdk: str, where: Path | str) -> str:
+    """`sdk` (board layout, or bundle.toml's override): an SDK version with a known DCT generation ("" = 3.5.2)."""
+    from .formats.dct import generation
+
+    if sdk:
+        try:
+            generation(sdk)
+        except KeyError as exc:
+            raise ConfigError(f"sdk: {exc.args[0]}", where) from None
+    return sdk
+
+
 def _board(data: dict[str, Any], board_id: str, path: Path, where: Path | str, source: str) -> Board:
     """A Board from resolved tables; errors name `where` (a board file, or a manifest's embedded layout)."""
     top = _Table(data, "", where)
@@ -229,7 +241,7 @@ def _board(data: dict[str, Any], board_id: str, path: Path, where: Path | str, s
         id=board_id,
         name=top.str("name"),
         description=top.str("description", ""),
-        sdk=top.str("sdk", ""),
+        sdk=check_sdk(top.str("sdk", ""), where),
         mcu=_mcu(top.table("mcu")),
         dct=_dct(top.table("dct")),
         sflash=_sflash(top.table("sflash")),
@@ -471,6 +483,8 @@ def from_manifest(doc: Mapping[str, Any], path: Path) -> tuple[Board, Chip, list
     board = _board(dict(eb["data"]), eb["id"], path, f"{path}: layouts.board.data", eb["source"])
     chip = _chip(dict(ec["data"]), f"{path}: layouts.chip.data", ec["source"])
     mb, mc = doc["board"], doc["chip"]
+    if mb["sdk"] != board.sdk:  # bundle.toml's `sdk` overrode the layout's: the manifest records what was built
+        board = replace(board, sdk=check_sdk(mb["sdk"], f"{path}: board.sdk"))
     _check_embedded(path, "board", eb, installed_board, {
         "id": (board.id, mb["layout"], "board.layout"), "data.name": (board.name, mb["name"], "board.name"),
         "data.mcu.flash_base": (board.mcu.flash_base, mb["flash_base"], "board.flash_base"),

@@ -3,14 +3,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 from construct import Array, Bytes, Construct, Padded, Renamed, Struct, Union
 
 import bundler.formats.dct as F
+from bundler.build import build_bundle
+from bundler.cli import app
+from bundler.config import load_project
+from bundler.dct.generation import check, detect
+from bundler.errors import ConfigError, InputError
+from bundler.manifest import load_with_layouts
 
 TABLE = json.loads((Path(__file__).resolve().parents[1] / "tools/sdkfacts/dct_layout.json").read_text())
 AML = "amlweems/wiced-history@"
@@ -107,3 +117,93 @@ def test_sdk_versions_map_to_their_generation() -> None:
     assert F.generation("3.1.1") is F.GENERATIONS["3.1.2"]
     assert F.generation("3.5.2").header is F.platform_dct_header_t  # the header `bundle` always built
     assert [g.copy_rule for g in F.GENERATIONS.values()] == ["is_current_dct"] * 3 + ["header_crc", "version_crc"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generation of a DCT from its bytes; the layout's `sdk` (board, bundle.toml), recorded in the manifest
+# ---------------------------------------------------------------------------------------------------------------
+def _hand_made(entry: str, version_struct: bool = False) -> bytes:
+    """A DCT copy of a generation, packed at the compiled offsets of the table (not with the Constructs)."""
+    off = TABLE[entry]["offsetof"]
+    size = TABLE[entry]["sizeof"]["platform_dct_data_t"]
+    blob = bytearray(0x4000)
+    struct.pack_into("<II", blob, 0, 0x4000, size)  # full_size, used_size
+    struct.pack_into("<I", blob, off["platform_dct_header_t.magic_number"], 0x4D435242)
+    if version_struct:
+        at = off["platform_dct_data_t.dct_version"]
+        struct.pack_into("<I", blob, at + off["platform_dct_version_t.magic_number"], 0xDC0200CD)
+        struct.pack_into("<H", blob, at + off["platform_dct_version_t.version"], 0x0370)
+    return bytes(blob)
+
+
+@pytest.mark.parametrize(("entry", "version_struct", "expected"), [
+    (AML + "v3.5.2", False, ("3.5.2",)),
+    (AML + "v3.3.1", False, ("3.1.2", "3.3.1", "3.4.0")),
+    (AML + "v3.1.2", False, ("3.1.2", "3.3.1", "3.4.0")),
+    (AML + "v3.7.0", True, ("3.7.0",)),
+    (AML + "v3.7.0", False, ("3.1.2", "3.3.1", "3.4.0")),  # no version struct: read as an older 388-byte DCT
+])
+def test_generation_detected_from_bytes(entry: str, version_struct: bool, expected: tuple[str, ...]) -> None:
+    found = detect(_hand_made(entry, version_struct))
+    assert found is not None and found.generations == expected
+    assert detect(bytes(0x4000)) is None  # no magic anywhere
+
+
+def test_dct_of_another_generation_refused_naming_both(tmp_path: Path) -> None:
+    f = tmp_path / "dct331.bin"
+    f.write_bytes(_hand_made(AML + "v3.3.1"))
+    res = CliRunner().invoke(app, ["dct", "decode", str(f)])  # the default board: sdk 3.5.2
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    line = res.output.strip()
+    assert "\n" not in line and "SDK 3.1.1/3.1.2/3.3.1/3.4.0" in line and "SDK is 3.5.2" in line, line
+    with pytest.raises(InputError, match="the DCT is SDK 3.7.0 .* but the layout's SDK is 3.3.1"):
+        check(_hand_made(AML + "v3.7.0", True), "3.3.1", "x")
+
+
+def _built(toml: Path, out: Path) -> dict[str, bytes]:
+    build_bundle(toml, out)
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def test_sdk_override_in_bundle_toml(sample_copy: Path, sample_build: Any, tmp_path: Path) -> None:
+    base_out, _bundle = sample_build
+    text = sample_copy.read_text()
+    # explicit sdk = "3.5.2" (the board's): every output byte-identical to the sample's
+    sample_copy.write_text('sdk = "3.5.2"\n' + text)
+    same = _built(sample_copy, tmp_path / "same")
+    base = {p.name: p.read_bytes() for p in sorted(base_out.iterdir()) if p.is_file()}
+    images = ("mcu.bin", "mcu.hex", "sflash.bin")
+    assert {n: same[n] for n in images} == {n: base[n] for n in images}
+    # the manifest differs only by bundle.toml's SHA-256 (its text gained a line)
+    old_sha, new_sha = (hashlib.sha256(t.encode()).hexdigest().encode() for t in (text, sample_copy.read_text()))
+    assert same["manifest.json"] == base["manifest.json"].replace(old_sha, new_sha)
+    assert json.loads(same["manifest.json"])["board"]["sdk"] == "3.5.2"
+    # a generation without a codec yet: refused in one line naming it, nothing written
+    sample_copy.write_text('sdk = "3.3.1"\n' + text)
+    res = CliRunner().invoke(app, ["build", str(sample_copy), "--out", str(tmp_path / "o331")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "sdk 3.3.1: DCT generation 3.3.1 (388-byte header, copy chosen by is_current_dct)" in res.output
+    assert not (tmp_path / "o331").exists()
+    # an SDK without a DCT generation: refused listing the known ones
+    sample_copy.write_text('sdk = "3.1.0"\n' + text)
+    with pytest.raises(ConfigError, match=r"sdk: SDK '3.1.0' has no known DCT generation \(known: 3.1.1, 3.1.2, "):
+        load_project(sample_copy)
+
+
+def test_manifest_sdk_is_what_inspect_reads_with(sample_build: Any, tmp_path: Path) -> None:
+    """The manifest's board.sdk is the SDK the bundle was built for: a bundle whose manifest says 3.3.1 (as a
+    bundle.toml override would record) holds a 3.5.2 DCT, which inspect reports as a generation failure."""
+    base_out, _bundle = sample_build
+    out = tmp_path / "b"
+    shutil.copytree(base_out, out)
+    doc = json.loads((out / "manifest.json").read_text())
+    doc["board"]["sdk"] = "3.3.1"
+    (out / "manifest.json").write_text(json.dumps(doc, indent=2))
+    _doc, _sha, board, _chip, _notes = load_with_layouts(out / "manifest.json")
+    assert board.sdk == "3.3.1"
+    res = CliRunner().invoke(app, ["inspect", str(out / "mcu.bin"), "--manifest", str(out / "manifest.json"),
+                                   "--json"])
+    report = json.loads(res.output)
+    text = json.dumps(report)
+    assert res.exit_code == 1, res.output[-2000:]
+    assert "dct_generation" in text and "the DCT is SDK 3.5.2" in text and "layout's SDK is 3.3.1" in text

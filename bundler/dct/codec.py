@@ -19,6 +19,7 @@ from ..errors import InputError, hexsize
 from ..formats import dct as F
 from ..formats.lut import APP_HEADER_SIZE
 from .app import app_struct
+from . import generation
 from .copies import HEADER_SIZE, dct_crc
 from .fields import (
     Ctx, dec_bool, dec_bytes, dec_country, dec_cstr, dec_key_for, dec_mac, dec_security, dec_ssid, enc_bool, enc_bytes,
@@ -353,7 +354,9 @@ LOC_KEYS = {"id", "location", "size", "filesystem_filename", "detail"}
 
 
 def check_dct_blob(data: bytes, options: DctOptions, name: str) -> bytes:
-    """Validate magic and size; trim an erased (0xFF) tail after used_size."""
+    """Validate generation, magic and size; trim an erased (0xFF) tail after used_size."""
+    generation.check(data, options.sdk, name)  # a DCT of another generation: refused naming both
+    generation.require_codec(options.sdk, "decode", name)
     if len(data) < HEADER_SIZE:
         raise InputError(f"{hexsize(len(data))} is shorter than the DCT header ({hexsize(HEADER_SIZE)})", name)
     hdr = F.platform_dct_header_t.parse(data)

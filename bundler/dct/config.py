@@ -35,6 +35,7 @@ from .app import build_app
 from .codec import LOC_KEYS, MFG_FIELDS, ap_base, check_dct_blob, default_model, encode_sections
 from .copies import set_crc
 from .fields import Ctx, field_error, unknown_field
+from .generation import require_codec
 from .locate import read_dct_file
 from .options import DctOptions
 
@@ -106,6 +107,7 @@ def build_dct(table: Mapping[str, Any], base_dir: Path, options: DctOptions) -> 
             raise unknown_field(k, _TOP_KEYS, ("dct",))
     ctx = Ctx(Path(base_dir))
     options = effective_options(table, options)
+    require_codec(options.sdk, "build", "[dct]")
     crc = table.get("crc", "keep" if "file" in table else "sdk")
     if crc not in ("sdk", "computed", "keep") and (isinstance(crc, bool) or not isinstance(crc, int)):
         raise field_error(("dct", "crc"), f"{crc!r}: expected \"sdk\", \"computed\" or an integer")

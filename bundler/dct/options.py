@@ -1,10 +1,13 @@
-"""The DCT layout a board has: copy size, where the apps look-up table is, which optional sections.
+"""The DCT layout a board has: copy size, where the apps look-up table is, which optional sections, which SDK's
+bootloader (its DCT generation).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ..formats import dct as F
 
 if TYPE_CHECKING:
     from ..layout import Board
@@ -19,6 +22,12 @@ class DctOptions:
     include_bt: bool = False  # WICED_DCT_INCLUDE_BT_CONFIG
     include_p2p: bool = False  # WICED_DCT_INCLUDE_P2P_CONFIG
     include_ota2: bool = False  # OTA2_SUPPORT
+    sdk: str = F.DEFAULT_GENERATION  # the SDK version the bootloader was built from (board `sdk`, bundle.toml `sdk`)
+
+    @property
+    def generation(self) -> F.DctGeneration:
+        """The DCT layout that SDK's bootloader reads."""
+        return F.generation(self.sdk)
 
 
 def options_for_board(board: Board) -> DctOptions:
@@ -29,4 +38,5 @@ def options_for_board(board: Board) -> DctOptions:
         include_bt=board.dct.include_bt,
         include_p2p=board.dct.include_p2p,
         include_ota2=board.dct.include_ota2,
+        sdk=board.sdk or F.DEFAULT_GENERATION,
     )

@@ -48,6 +48,7 @@ def decode_dct_copies(rep: FileReport, data: bytes, ctx: Context) -> dict[str, A
 
 
 def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, ctx: Context) -> dict[str, Any]:
+    from ..dct import generation
     from ..dct.codec import dec_header, decode_dct
     from ..dct.copies import copy_status, dct_crc
     from ..formats.dct import platform_dct_header_t
@@ -65,6 +66,12 @@ def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, c
         return out
     st = copy_status(blob, n, copy_size)
     out.update({"state": "present", "valid": st.valid, "reason": st.reason})
+    found = generation.detect(blob)  # which SDK's bootloader this copy is for, from its bytes
+    out["generation"] = None if found is None else {"sdk": found.sdk_text(), "evidence": found.evidence}
+    try:
+        generation.check(blob, ctx.dct_options.sdk, name)
+    except BundleError as exc:
+        rep.add("fail", "dct_generation", str(exc), region=name, address=address)
     if len(blob) < platform_dct_header_t.sizeof():
         out.update({"header": None, "crc": None, "decoded": None})
         return out
