@@ -234,6 +234,13 @@ boot_detail_t = Struct(
     "entry_point" / Int32ul,  # @76
 )
 
+# The members every DCT header ends with (boot_detail, apps_locations, load_app_func: a function pointer)
+_HEADER_TAIL: Final = (
+    "boot_detail" / boot_detail_t,
+    "apps_locations" / Array(DCT_MAX_APP_COUNT, image_location_t),
+    "load_app_func" / Int32ul,
+)
+
 # platform_dct_header_sdk_3_5_2_t (3.7.0 names the 3.5.2 - 3.6.x header so): magic @8, CRC + sequence, no
 # is_current_dct; no DCT_HEADER_ALIGN_SIZE padding on STM32
 platform_dct_header_sdk_3_5_2_t = Struct(
@@ -246,9 +253,7 @@ platform_dct_header_sdk_3_5_2_t = Struct(
     "initial_write" / Int8ul,  # @0x00F
     "sequence" / Int32ul,  # @0x010
     "crc32" / Int32ul,  # @0x014
-    "boot_detail" / boot_detail_t,  # @0x018
-    "apps_locations" / Array(DCT_MAX_APP_COUNT, image_location_t),  # @0x068
-    "load_app_func" / Int32ul,  # @0x188 function pointer
+    *_HEADER_TAIL,  # @0x018 boot_detail, @0x068 apps_locations, @0x188 load_app_func
 )
 platform_dct_header_t = platform_dct_header_sdk_3_5_2_t  # the header `bundle` built before generations (3.5.2)
 
@@ -262,9 +267,7 @@ platform_dct_header_sdk_3_1_2_t = Struct(
     "app_valid" / Int8ul,  # @0x00A
     "mfg_info_programmed" / Int8ul,  # @0x00B
     "magic_number" / Int32ul,  # @0x00C
-    "boot_detail" / boot_detail_t,  # @0x010
-    "apps_locations" / Array(DCT_MAX_APP_COUNT, image_location_t),  # @0x060
-    "load_app_func" / Int32ul,  # @0x180 function pointer
+    *_HEADER_TAIL,  # @0x010 boot_detail, @0x060 apps_locations, @0x180 load_app_func
 )
 
 # platform_dct_version_t (3.7.0+, the LAST member of platform_dct_data_t): CRC and sequence moved here
