@@ -105,7 +105,7 @@ def test_unknown_top_level_key_lists_the_allowed_keys(sample_copy: Path) -> None
     assert "top level: unknown key 'relase' (did you mean 'revision'?)" in message or \
         "top level: unknown key 'relase'" in message
     allowed = message.split("allowed keys: ")[1].split(", ")
-    assert sorted(allowed) == sorted(["name", "version", "revision", "board", "chip", "mcu", "sflash", "dct", "output"])
+    assert sorted(allowed) == sorted(["name", "version", "revision", "board", "chip", "mcu", "sflash", "dct", "output", "sdk"])
     result = CliRunner().invoke(app, ["build", str(sample_copy), "--out", str(sample_copy.parent / "o")])
     assert result.exit_code == 2 and "allowed keys: " in result.output and "Traceback" not in result.output
     assert not (sample_copy.parent / "o").exists()
