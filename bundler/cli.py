@@ -384,9 +384,11 @@ def openocd_kit(
     """Write a folder that programs and verifies a board with OpenOCD (program.sh / program.bat)."""
     from .openocd import make_kit
 
+    times: list[str] = []
     for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase, pubkey=pubkey,
-                         sign_key=sign):
+                         sign_key=sign, on_estimate=lambda e: times.extend(e.table())):
         typer.echo(str(path))
+    typer.echo("\n".join(times))
     typer.echo(f"run: {out / 'program.sh'}  (Windows: program.bat)")
 
 

@@ -24,10 +24,11 @@ import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
 from .inputs import MAX_KEY_BYTES, MAX_TEXT_BYTES, read_file
+from .linetime import Estimate, count_board, estimate, helper_load_bytes
 from .formats.sflash_helper import (
     SFLASH_HELPER_CONFIG_ADDRESS,
     SFLASH_HELPER_CONFIG_MAGIC,
@@ -483,13 +484,15 @@ def _template(name: str) -> str:
 
 def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None = None, *,
              spi: Mapping[str, Any] | None = None, erase_chip: bool = True, pubkey: Path | None = None,
-             sign_key: Path | None = None) -> list[Path]:
+             sign_key: Path | None = None, on_estimate: Callable[[Estimate], None] | None = None) -> list[Path]:
     """Write a production-line kit for `manifest_path`'s images into `out`; return the files written.
 
     Every file taken from the bundle (images, units.csv) must have the size and SHA-256 the manifest states; the
     built-in helper the SHA-256 pinned beside it. `spi` overrides the board layout's [sflash.spi] table (tests,
     boards without a layout entry). With `pubkey`, a manifest whose signature (manifest.json.sig) does not verify
-    is refused before anything else; with `sign_key`, the kit's file list kit.sha256 is signed (kit.sha256.sig)."""
+    is refused before anything else; with `sign_key`, the kit's file list kit.sha256 is signed (kit.sha256.sig).
+
+    The kit README ends with the board's time estimate (bundler/linetime.py); `on_estimate` is given it too."""
     from .manifest import load_with_layouts
     from .publish import publish
 
@@ -564,7 +567,14 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         for key, value in subst.items():
             text = text.replace(key, value)
         files[name] = text.encode() if name.endswith(".sh") else text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
-    files["README.md"] = _template("README.md").encode()
+    counts = count_board([(a.kind, a.base, files.get(unit_files.get(a.file, a.file), a.data)) for a in arts],
+                         {i: chunk_lists[a.file] for i, a in enumerate(arts) if a.kind == "sflash"},
+                         sectors=board.mcu.sectors, flash_base=board.mcu.flash_base,
+                         helper_bytes=helper_load_bytes(helper_bytes), page_size=settings["page_size"],
+                         erase_chip=erase_chip, sdk_helper=not _ours)
+    board_time = estimate(counts, adapter, chip_name, settings["prescaler"])
+    files["README.md"] = (_template("README.md").rstrip("\n") + "\n\n## Time per board (this kit)\n\n"
+                          + "\n".join(board_time.table()) + "\n").encode()
     files["manifest.json"], _ = read_file(manifest_path, max_size=MAX_TEXT_BYTES)
     signature = manifest_path.with_name(manifest_path.name + SIGNATURE_SUFFIX)
     if signature.is_file():  # the line keeps the proof of origin with the images it programs
@@ -578,7 +588,10 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     protected = [manifest_path] + [a.source for a in arts] + ([units_csv] if ranges else []) + \
         ([helper_path] if helper is not None else []) + ([sign_key] if sign_key is not None else [])
     # the line's logs of an earlier kit in the same folder go into the new kit as they are
-    return publish(out, files, protected, modes={"program.sh": 0o755}, carry=KIT_LOGS)
+    written = publish(out, files, protected, modes={"program.sh": 0o755}, carry=KIT_LOGS)
+    if on_estimate is not None:
+        on_estimate(board_time)
+    return written
 
 
 def _kit_out_dir(out: Path) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .stm32 import FLASH_BASE, Board
+from .stm32 import FLASH_BASE, FLASH_SECTORS, Board
 
 MOCK = Path(__file__).with_name("openocd_mock.tcl")
 
@@ -40,6 +40,10 @@ class Bridge:
         self.board, self.kit, self.hook = board, kit, hook
         self.shutdown: str | None = None
         self.flash_fills: list[tuple[int, int]] = []
+        # what the line kit's time model counts, counted here from the command stream
+        self.bytes_sent = 0                           # written over the debug adapter
+        self.mcu_sectors_erased: list[int] = []       # sizes, in erase order
+        self.mcu_halfwords = 0                        # halfword program operations in internal flash
 
     def _file(self, name: str) -> bytes:
         path = Path(name)
@@ -60,12 +64,14 @@ class Bridge:
                 b.set_pc(_num(args[1]))
             return ""
         if cmd == "mwb":
+            self.bytes_sent += 1
             b.write(_num(args[0]), bytes([_num(args[1])]))
             return ""
         if cmd == "mww":
             addr, value = _num(args[0]), _num(args[1])
             for i in range(_num(args[2]) if len(args) > 2 else 1):
                 b.write32(addr + 4 * i, value)
+                self.bytes_sent += 4
             return ""
         if cmd == "read_memory":
             addr, width, count = (_num(a) for a in args[:3])
@@ -76,12 +82,13 @@ class Bridge:
             assert width == 32
             for i, v in enumerate(args[2].split()):
                 b.write32(addr + 4 * i, _num(v))
+                self.bytes_sent += 4
             return ""
         if cmd == "load_image":
             name = args[0]
             kind = args[2] if len(args) > 2 else ("elf" if name.endswith(".elf") else "bin")
             if kind == "elf":
-                b.load_elf(self.kit / name)
+                self.bytes_sent += b.load_elf(self.kit / name)
                 return ""
             data = self._file(name)
             base = _num(args[1]) if len(args) > 1 else 0
@@ -89,6 +96,7 @@ class Bridge:
             n = _num(args[4]) if len(args) > 4 else len(data)
             piece = data[lo - base:lo - base + n]
             b.write(lo, piece)
+            self.bytes_sent += len(piece)
             return ""
         if cmd == "flash" and args[0] in ("fillb", "fillh"):
             # flash programming only clears bits; fillh writes whole aligned halfwords (PSIZE x16)
@@ -99,15 +107,24 @@ class Bridge:
                 at = addr + i
                 b.write(at, bytes([b.read(at, 1)[0] & (value >> (8 * (i % width))) & 0xFF]))
             self.flash_fills.append((addr, width))
+            self.mcu_halfwords += _num(args[3])
             return ""
         if cmd == "flash":
             assert args[0] == "write_image", args
             rest = args[1:]
-            if rest[0] == "erase":
+            erase = rest[0] == "erase"
+            if erase:
                 rest = rest[1:]
             data, base = self._file(rest[0]), _num(rest[1])
             assert rest[2] == "bin" and base >= FLASH_BASE
-            b.write(base, data)
+            if erase:  # OpenOCD erases every sector the image overlaps, then programs it (stm32f2x: PSIZE x16)
+                for start, size in FLASH_SECTORS:
+                    if start < base + len(data) and base < start + size:
+                        b.write(start, b"\xff" * size)
+                        self.mcu_sectors_erased.append(size)
+            b.write(base, bytes(x & y for x, y in zip(b.read(base, len(data)), data)))
+            self.mcu_halfwords += (len(data) + 1) // 2
+            self.bytes_sent += len(data)
             return ""
         if cmd == "verify_image":
             data, base = self._file(args[0]), _num(args[1])

@@ -27,6 +27,12 @@ PERIPH_SIZE = 0x30000
 RCC_BASE, RCC_AHB1ENR = 0x40023800, 0x40023830
 GPIO_FIRST, GPIO_STRIDE = 0x40020000, 0x400
 MAILBOX_COMMAND = SRAM_BASE + 0x14
+# RM0033 section 2.3.3, Table 5 (main memory, 1 MiB): sector n -> (start, size), written out here on its own as the
+# emulator's truth (the kit's model takes the board layout's sectors)
+FLASH_SECTORS = tuple((FLASH_BASE + start, size) for start, size in (
+    (0x00000, 0x4000), (0x04000, 0x4000), (0x08000, 0x4000), (0x0C000, 0x4000), (0x10000, 0x10000),
+    (0x20000, 0x20000), (0x40000, 0x20000), (0x60000, 0x20000), (0x80000, 0x20000), (0xA0000, 0x20000),
+    (0xC0000, 0x20000), (0xE0000, 0x20000)))
 
 
 @dataclass(frozen=True)
@@ -77,12 +83,16 @@ class Board:
     def write32(self, addr: int, value: int) -> None:
         self.write(addr, (value & 0xFFFFFFFF).to_bytes(4, "little"))
 
-    def load_elf(self, path: Path) -> None:
-        """Like OpenOCD `load_image file.elf`: write each PT_LOAD segment's file bytes at its physical address."""
+    def load_elf(self, path: Path) -> int:
+        """Like OpenOCD `load_image file.elf`: write each PT_LOAD segment's file bytes at its physical address.
+        Returns the bytes written."""
+        n = 0
         with open(path, "rb") as fh:
             for seg in ELFFile(fh).iter_segments():
                 if seg["p_type"] == "PT_LOAD" and seg["p_filesz"]:
                     self.write(seg["p_paddr"], seg.data())
+                    n += len(seg.data())
+        return n
 
     def set_pc(self, addr: int) -> None:
         self.pc = addr
