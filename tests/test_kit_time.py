@@ -57,7 +57,7 @@ def test_sample_kit_counts_equal_the_emulator_and_are_printed(tmp_path: Path) ->
 
 def test_counts_follow_the_images_without_chip_erase(tmp_path: Path) -> None:
     """No chip erase: every chunk is sent and written on a blank board; a different MCU size erases other sectors."""
-    manifest = write_build(tmp_path / "build", mcu_size=0x30000)
+    manifest = write_build(tmp_path / "build", mcu_size=0x40000)
     got: list[Estimate] = []
     make_kit(manifest, "ftdi", tmp_path / "kit", spi=BOARD_SPI, erase_chip=False, on_estimate=got.append)
     est = got[0]
@@ -65,7 +65,7 @@ def test_counts_follow_the_images_without_chip_erase(tmp_path: Path) -> None:
     assert est.counts.sflash_chip_erases == 0 and est.seconds["SFLASH erase"] == 0
     board_old = SpiNor(0x100000, 0xC22014)
     bridge = _run_and_compare(tmp_path / "kit", est, board_old)
-    assert bridge.board.read(FLASH_BASE, 0x30000) == (tmp_path / "kit" / "mcu.bin").read_bytes()
+    assert bridge.board.read(FLASH_BASE, 0x40000) == (tmp_path / "kit" / "mcu.bin").read_bytes()
 
 
 def test_sst_part_uses_its_own_figures(tmp_path: Path) -> None:
