@@ -24,6 +24,9 @@ def _run_and_compare(kit: Path, est: Estimate, nor: SpiNor) -> Bridge:
     bridge = Bridge(board, kit)
     run = bridge.run()
     assert run.returncode == 0 and run.output[-1] == "PASS", run.text
+    names = [call[0] for call in run.calls]
+    assert bridge.servers_disabled == ["gdb_port", "telnet_port", "tcl_port"]
+    assert names.index("tcl_port") < names.index("init")   # set while OpenOCD is still in its config stage
     c = est.counts
     assert tuple(bridge.mcu_sectors_erased) == c.mcu_sectors_erased
     assert bridge.mcu_halfwords == c.mcu_halfwords

@@ -40,6 +40,7 @@ class Bridge:
         self.board, self.kit, self.hook = board, kit, hook
         self.shutdown: str | None = None
         self.flash_fills: list[tuple[int, int]] = []
+        self.servers_disabled: list[str] = []         # `<server>_port disabled` seen (before init)
         # what the line kit's time model counts, counted here from the command stream
         self.bytes_sent = 0                           # written over the debug adapter
         self.mcu_sectors_erased: list[int] = []       # sizes, in erase order
@@ -53,6 +54,10 @@ class Bridge:
         b = self.board
         if self.hook:
             self.hook(cmd, args)
+        if cmd in ("gdb_port", "telnet_port", "tcl_port"):
+            assert args == ["disabled"], (cmd, args)
+            self.servers_disabled.append(cmd)
+            return ""
         if cmd in ("init", "halt", "sleep", "reset"):
             return ""
         if cmd == "resume":
