@@ -461,7 +461,8 @@ def _tcl_config(kit_label: str, arts: list[KitArtefact], chunk_lists: dict[str, 
         f"set kit_name {tcl_word(kit_label)}",  # name and version: on every log's 'kit:' line
         f"set kit_helper_elf {HELPER_NAME}",
         "# no gdb/telnet/tcl server: several OpenOCD instances on one line PC (one per adapter) never collide",
-        *(f"{server}_port disabled" for server in SERVERS),
+        *(f"if {{[llength [info commands {server}_port]]}} {{ {server}_port disabled }}  ;# plain tclsh: no servers"
+          for server in SERVERS),
         "# sflash_helper_config_t words for 0x20004020 (also patched into the kit's helper ELF)",
         "set kit_helper_config {" + " ".join(f"0x{w:08x}" for w in config_words) + "}",
         f"set kit_chip_name {tcl_word(chip_name)}",
