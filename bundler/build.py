@@ -22,6 +22,7 @@ from .stream import BLOCK, Content
 from .writers import HexText
 
 MCU_BIN, MCU_HEX, SFLASH_BIN = "mcu.bin", "mcu.hex", "sflash.bin"
+TOOL = "bundle build"  # the command named in the output folder's record (publish.RECORD)
 
 
 @dataclass
@@ -282,6 +283,6 @@ def build_bundle(config: str | Path, out_dir: str | Path, *, hex_skip_fill: bool
     """`bundle build`: load bundle.toml, build in memory, then publish every file into `out_dir` at once."""
     project = load_project(config)
     bundle = make_bundle(project, hex_skip_fill=hex_skip_fill, sign_key=sign_key, equipment=equipment)
-    protected = [project.path, *project.input_paths(), *([sign_key] if sign_key else [])]
-    publish(Path(out_dir), bundle.files, protected=protected)
+    protected = [*project.input_paths(), *([sign_key] if sign_key else [])]
+    publish(Path(out_dir), bundle.files, protected, TOOL)
     return bundle

@@ -205,15 +205,14 @@ def fs_build(
     wide: bool = typer.Option(False, "--wide", help=_WIDE_HELP),
     max_size: int = typer.Option(None, "--max-size", click_type=Size(),
                                  help="slot size (65536, 0x10000, 64k, 1M); refuse a bigger image"),
+    force: bool = typer.Option(False, "--force", help="replace an existing file that is not a WicedFS image"),
 ) -> None:
     """Make a WicedFS image from FOLDER (deterministic: sorted names, no timestamps)."""
-    from .errors import OutputError
-    from .output import atomic_write
-    from .wicedfs import build_image
+    from .output import atomic_write, check_target
+    from .wicedfs import build_image, detect
 
     limit = max_size
-    if output.resolve().is_relative_to(folder.resolve()):
-        raise OutputError("is inside the input folder; write the image elsewhere", output)
+    check_target(output, [folder], detect, force)
     image = build_image(folder, wide=wide, max_size=limit)
     atomic_write(output, image)
     typer.echo(f"{output}  {len(image)} bytes")
@@ -255,7 +254,7 @@ def fs_extract(
     """Extract the tree of a WicedFS image into DEST (the whole image is checked before anything is written)."""
     from .wicedfs import extract_image
 
-    entries = extract_image(_read_input(image), dest, wide=wide, force=force)
+    entries = extract_image(_read_input(image), dest, wide=wide, force=force, protected=[image])
     files = [e for e in entries if not e.is_dir]
     typer.echo(f"{dest}  {len(files)} files, {len(entries) - len(files)} folders, "
                f"{sum(e.size for e in files)} bytes")
@@ -414,6 +413,7 @@ def inspect_cmd(
                                                        "(manifest.json.sig) does not verify"),
     map_svg: Path = typer.Option(None, "--map", help="also write an SVG memory map of the MCU/SFLASH images"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="one verdict line per file, then the summary line"),
+    force: bool = typer.Option(False, "--force", help="let --map replace an existing file that is not a memory map"),
 ) -> None:
     """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file."""
     if len(paths) == 1 and paths[0].is_dir() and manifest is None:
@@ -427,6 +427,12 @@ def inspect_cmd(
     from .inspect import inspect_paths
     from .report import Renderer
 
+    if map_svg is not None:  # before any work: never over an input (an image, the manifest) or a foreign file
+        from .output import check_target
+        from .svgmap import is_memory_map
+
+        check_target(map_svg, [*paths, *([manifest] if manifest else []), *([pubkey] if pubkey else [])],
+                     is_memory_map, force)
     if pubkey is not None:
         from .errors import InputError
         from .signing import verify

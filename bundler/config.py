@@ -43,8 +43,21 @@ class Project:
         return self.path.parent
 
     def input_paths(self) -> list[Path]:
+        """Every file or folder the build reads: bundle.toml, the board file, [mcu]/[sflash] inputs and the files
+        [dct] names (`file`, `{ file = ... }`, `{ pem = ... }` anywhere in the table) - an output there is refused."""
         specs = [*self.mcu.values(), *self.sflash.values()]
-        return [s.path for s in specs if isinstance(s, InputSpec)]
+        return [self.path, self.board.path, *(s.path for s in specs if isinstance(s, InputSpec)),
+                *(self.base_dir / name for name in _named_files(self.dct))]
+
+
+def _named_files(table: Any) -> list[str]:
+    """The paths a [dct] table names: the values of its `file` and `pem` keys, at any depth."""
+    if isinstance(table, list):
+        return [name for item in table for name in _named_files(item)]
+    if not isinstance(table, dict):
+        return []
+    return [name for key, value in table.items() for name in (
+        [value] if key in ("file", "pem") and isinstance(value, str) else _named_files(value))]
 
 
 def _input(key: str, raw: Any, where: str, path: Path) -> InputSpec:

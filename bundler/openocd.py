@@ -592,7 +592,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     protected = [manifest_path] + [a.source for a in arts] + ([units_csv] if ranges else []) + \
         ([helper_path] if helper is not None else []) + ([sign_key] if sign_key is not None else [])
     # the line's logs of an earlier kit in the same folder go into the new kit as they are
-    written = publish(out, files, protected, modes={"program.sh": 0o755}, carry=KIT_LOGS)
+    written = publish(out, files, protected, "bundle openocd", modes={"program.sh": 0o755}, carry=KIT_LOGS)
     if on_estimate is not None:
         on_estimate(board_time)
     return written

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, InputError, OutputError, VerificationError, hexsize
+from .errors import ConfigError, InputError, OutputError, VerificationError
 
 if TYPE_CHECKING:
     from .build import Bundle
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 SERIAL_FIELD, MAC_FIELD, CRC_FIELD = "mfg_info.serial_number", "wifi_config.mac_address", "header.crc32"
 UNITS_CSV, UNITS_DIR = "units.csv", "units"
 STATE_VERSION = 1
+TOOL = "bundle serialize"  # the command named in the output folder's record (publish.RECORD)
 
 _SERIAL_RE = re.compile(r"^(.*?)([0-9]+)$")
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
@@ -261,34 +262,68 @@ UNIT_FILES = ("hex", "full", "none")
 # ---------------------------------------------------------------------------------------------------------------
 # State file
 # ---------------------------------------------------------------------------------------------------------------
+# The state file (documented in the README, "bundle serialize"): a JSON object
+#   {"version": 1, "runs": [{"serial_first": "SN00001001", "serial_last": "SN00001500",
+#                            "mac_first": "02:0A:F7:00:10:00", "mac_last": "02:0A:F7:00:11:F3",
+#                            "count": 500, "product": "ota_demo", "out": "/abs/run", "created": "..."}, ...]}
+# serial_* and mac_* are required: serials with the same prefix and digit count, first <= last; unicast MACs of one
+# OUI block, first <= last; `count` (optional) the number of serials and of MACs. `product`, `out`, `created`
+# (optional) are text. Other keys are kept as they are.
+_RUN_TEXT = ("product", "out", "created")
+
+
+def _state_run(run: Any, where: str, path: Path) -> None:
+    """Check one entry of `runs` against the state schema (a one-line InputError naming it otherwise)."""
+    if not isinstance(run, dict):
+        raise InputError(f"{where}: expected an object with serial_first, serial_last, mac_first, mac_last", path)
+    for key in ("serial_first", "serial_last", "mac_first", "mac_last"):
+        if not isinstance(run.get(key), str):
+            raise InputError(f"{where}.{key}: expected a string, got {type(run.get(key)).__name__}", path)
+    try:
+        first, last = SerialStart.parse(run["serial_first"], "serial_first"), SerialStart.parse(run["serial_last"],
+                                                                                                 "serial_last")
+        mac_first, mac_last = parse_mac(run["mac_first"], "mac_first"), parse_mac(run["mac_last"], "mac_last")
+    except ConfigError as exc:
+        raise InputError(f"{where}: {exc}", path) from None
+    if (first.prefix, first.width) != (last.prefix, last.width) or first.first > last.first:
+        raise InputError(f"{where}: serial_first {run['serial_first']} .. serial_last {run['serial_last']} is not a "
+                         "range (same prefix and digit count, first <= last)", path)
+    if mac_first > mac_last or mac_first // _OUI_BLOCK != mac_last // _OUI_BLOCK:
+        raise InputError(f"{where}: mac_first {run['mac_first']} .. mac_last {run['mac_last']} is not a range "
+                         "(first <= last, one OUI block)", path)
+    count = run.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                              or count != last.first - first.first + 1 or count != mac_last - mac_first + 1):
+        raise InputError(f"{where}.count: {count!r} is not the number of serials and of MACs of the run", path)
+    for key in _RUN_TEXT:
+        if key in run and not isinstance(run[key], str):
+            raise InputError(f"{where}.{key}: expected a string, got {type(run[key]).__name__}", path)
+
+
 def _load_state(path: Path) -> dict[str, Any]:
+    """The state at `path` (resolved), validated; a new one if the file does not exist."""
     if not path.exists():
         return {"version": STATE_VERSION, "runs": []}
     from .inputs import MAX_TEXT_BYTES, parse_json, read_file
 
     raw, _ = read_file(path, max_size=MAX_TEXT_BYTES)
     doc = parse_json(raw, path)
-    runs = doc.get("runs") if isinstance(doc, dict) else None
-    if doc.get("version") != STATE_VERSION or not isinstance(runs, list) or not all(
-            isinstance(r, dict) and {"serial_first", "serial_last", "mac_first", "mac_last"} <= set(r)
-            and all(isinstance(r[k], str) for k in ("serial_first", "serial_last", "mac_first", "mac_last"))
-            for r in runs):
-        raise InputError(f"not a serialization state file (expected version {STATE_VERSION} with runs "
-                         "[{serial_first, serial_last, mac_first, mac_last}, ...])", path)
+    if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION or not isinstance(doc.get("runs"), list):
+        raise InputError(f"not a serialization state file (expected an object with version {STATE_VERSION} and "
+                         "runs [{serial_first, serial_last, mac_first, mac_last}, ...])", path)
+    for n, run in enumerate(doc["runs"], 1):
+        _state_run(run, f"run {n}", path)
     return doc
 
 
 def _check_state(path: Path, state: Mapping[str, Any], serials: list[str], macs: list[str]) -> None:
-    """Refuse a run whose serials or MACs overlap any recorded run."""
+    """Refuse a run whose serials or MACs overlap any recorded run (every run is compared)."""
     s = SerialStart.parse(serials[0])
     s_last = s.last(len(serials))
     m_first, m_last = parse_mac(macs[0]), parse_mac(macs[-1])
     for n, run in enumerate(state["runs"], 1):
-        try:
-            rs, rs_last = SerialStart.parse(run["serial_first"]), SerialStart.parse(run["serial_last"])
-            rm_first, rm_last = parse_mac(run["mac_first"]), parse_mac(run["mac_last"])
-        except ConfigError as exc:
-            raise InputError(f"run {n}: {exc}", path) from None
+        rs, rs_last = SerialStart.parse(run["serial_first"]), SerialStart.parse(run["serial_last"])
+        rm_first, rm_last = parse_mac(run["mac_first"]), parse_mac(run["mac_last"])
         if (rs.prefix, rs.width) == (s.prefix, s.width) and s.first <= rs_last.first and rs.first <= s_last:
             raise ConfigError(f"serials {serials[0]}..{serials[-1]} overlap {run['serial_first']}.."
                               f"{run['serial_last']} already issued (run {n} in {path}); start after "
@@ -370,7 +405,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
     options = effective_options(project.dct, options_for_board(project.board))
     serial_size = dct_serial_fields(options)[SERIAL_FIELD][1]
     serials = serial_range(serial_start, count, serial_size)
-    state_path = None if state is None else Path(state)
+    state_path = None if state is None else Path(state).resolve()  # a link: its target is the state (and locked)
     out = Path(out)
 
     with _state_lock(state_path):
@@ -432,17 +467,16 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
 
         csv = UnitsCsv(table, count, names, excluded, secrets, progress)
         files = RunFiles(base_files, csv, table, count, names, makers, progress)
-        # every secret check that can run before numbers are reserved: the fixed outputs, the CSV's header and its
-        # first and last rows (the rows between are checked while they are written)
+        # every secret check that can run before numbers are reserved: the fixed outputs and units.csv as far as a
+        # secret could be in it (its rows are checked again while they are written)
         _check_no_secrets(secrets, {MANIFEST: base_files[MANIFEST], **sheets})  # type: ignore[dict-item]
-        for rows in (csv.header + csv.rows(0, 1), csv.rows(count - 1, count)):
-            csv.check(rows.encode("ascii"), b"")
+        csv.check_before_reserving()
         result = SerializationResult(out, "computed" if computed else "sdk", ranges, Units(table, count, names),
                                      excluded, files.keys(), state_path, mode)
 
-        protected = [project.path, *project.input_paths(), *([state_path] if state_path else []),
+        protected = [*project.input_paths(), *([state_path] if state_path else []),
                      *([sign_key] if sign_key else [])]
-        check_out_dir(out, protected)
+        check_out_dir(out, protected, TOOL)
         if state_path is not None and state_doc is not None:
             # reserve the numbers BEFORE publishing: if publishing then fails or the run is killed, they are burned
             # (never issued twice) rather than issued again by the next run
@@ -454,8 +488,8 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
             state_doc["runs"].append(run)
             atomic_write(state_path, json.dumps(state_doc, indent=2) + "\n")
         try:
-            publish(out, files, protected=protected)
-        except (OutputError, VerificationError) as exc:
+            publish(out, files, protected, TOOL)
+        except (OutputError, VerificationError, ConfigError) as exc:
             if state_path is None:
                 raise
             raise type(exc)(f"{exc}; serials {serials[0]}..{serials[-1]} and MACs {macs[0]}..{macs[-1]} stay "
@@ -499,13 +533,13 @@ def _image_maker(image: Any, ranges: list[PatchRange], file: str) -> Callable[[i
 
 
 def _check_no_secrets(secrets: list[bytes], outputs: Mapping[str, bytes]) -> None:
-    """No Wi-Fi passphrase or key may reach the manifest or the job sheet (raw, or as hex)."""
+    """No Wi-Fi passphrase, key or certificate may reach the manifest or the job sheet (units.holds_secret: as its
+    bytes or hex, outside the numbers they print). A hit is bad input: exit 2, nothing written."""
+    from .units import holds_secret
+
     for name, data in outputs.items():
-        lowered = data.lower()
-        for secret in secrets:
-            if secret in data or secret.hex().encode() in lowered:
-                raise VerificationError(f"{name}: would contain a secret DCT value ({hexsize(len(secret))}); "
-                                        "nothing written")
+        if holds_secret(data, secrets):
+            raise ConfigError(f"{name}: would hold a secret of the DCT; nothing written")
 
 
 def summary_lines(result: SerializationResult) -> list[str]:

@@ -365,6 +365,11 @@ def render_svg(maps: Sequence[ChipMap], title: str = "Memory map", *, xml_declar
             f'<text x="16" y="24" class="h1">{escape(title)}</text>\n' + "\n".join(body) + "\n" + legend + "\n</svg>\n")
 
 
+def is_memory_map(head: bytes) -> bool:
+    """True when `head` (a file's first bytes) starts an SVG that render_svg wrote."""
+    return head.lstrip().startswith((b"<?xml", b"<svg")) and b'class="memory-map"' in head
+
+
 def svg_from_manifest(manifest: Mapping[str, Any], board: Board | None = None, *, xml_declaration: bool = True) -> str:
     """The memory map of every image in a manifest (dict as in manifest.json)."""
     name = manifest.get("name")

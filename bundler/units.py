@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .checksums import Linear32, crc32_raw, crc32_shift, hex32
-from .errors import VerificationError, hexsize
+from .errors import ConfigError
 from .serialize import CRC_FIELD, MAC_FIELD, SERIAL_FIELD, UNITS_CSV, UNITS_DIR, Unit, UnitSums, format_mac
 from .stream import Buffer, Content, Fill
 
@@ -268,6 +268,26 @@ def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
 
 
+# What the outputs print as numbers (0x... checksums and addresses, SHA-256 digests): a passphrase "00000000" is not
+# in "crc32 0x00000000". Only a secret made of such characters can be found inside them by mistake.
+NUMBERS = re.compile(rb"0x[0-9A-Fa-f]+|\b[0-9A-Fa-f]{64}\b")
+_NUMBER_CHARS = frozenset(b"0123456789abcdefABCDEFx,\n")
+
+
+def holds_secret(text: bytes, secrets: Sequence[bytes],
+                 outside_numbers: Callable[[bytes], bytes] = lambda t: NUMBERS.sub(b" ", t)) -> bool:
+    """Whether a secret is in `text` as its hex, or as its bytes outside what `text` prints as numbers (the
+    checksums; units.csv's range columns, whose hex digits hold the NUL padding of a serial, "...0000000000").
+    `outside_numbers(text)` is computed only for a secret made of number characters that is found in `text`."""
+    lowered = text.lower()
+    for secret in secrets:
+        if secret.hex().encode() in lowered:
+            return True
+        if secret in text and (not set(secret) <= _NUMBER_CHARS or secret in outside_numbers(text)):
+            return True
+    return False
+
+
 class UnitsCsv:
     """units.csv as a Stream: the header, then the rows made ROWS_PER_BLOCK at a time while it is written; every
     block is checked for the DCT's secrets before it leaves (the check of the whole text, done in pieces)."""
@@ -312,26 +332,38 @@ class UnitsCsv:
 
     def chunks(self) -> Iterator[bytes]:
         head = self.header.encode("ascii")
-        tail = self.check(head, b"")
+        self.check(head)
         yield head
         for start in range(0, self.count, ROWS_PER_BLOCK):
             block = self.rows(start, min(self.count, start + ROWS_PER_BLOCK)).encode("ascii")
-            tail = self.check(block, tail)
+            self.check(block)
             yield block
             if self.progress is not None:
                 self.progress("units.csv", min(self.count, start + ROWS_PER_BLOCK), self.count)
 
-    def check(self, block: bytes, tail: bytes) -> bytes:
-        """Refuse a block holding a secret (raw, or as the hex the CSV uses), also across the previous block's end
-        (`tail`); returns the end of this block to carry over."""
-        text = tail + block
-        lowered = text.lower()
-        for secret in self.secrets:
-            if secret in text or secret.hex().encode() in lowered:
-                raise VerificationError(f"units.csv: would contain a secret DCT value ({hexsize(len(secret))}); "
-                                        "nothing written")
-        keep = max((2 * len(s) for s in self.secrets), default=1) - 1
-        return text[-keep:] if keep else b""
+    def check(self, block: bytes) -> None:
+        """Refuse a block of whole rows that would hold a secret, looked for where one could leak (holds_secret):
+        the text cells, and the range columns as hex. A hit is bad input - the secret equals a serial, say -
+        exit 2."""
+        if self.secrets and holds_secret(block, self.secrets, self._text_cells):
+            raise ConfigError(f"{UNITS_CSV}: would hold a secret of the DCT (a passphrase, key or certificate "
+                              "equal to a serial, MAC or file name); nothing written")
+
+    def _text_cells(self, block: bytes) -> bytes:
+        """The rows without their range columns (the last cells of a row, hex) and with their numbers masked."""
+        ranges = len(self.table.ranges)
+        return NUMBERS.sub(b" ", b"\n".join(line.rsplit(b",", ranges)[0] for line in block.split(b"\n")))
+
+    def check_before_reserving(self) -> None:
+        """What can be checked before any number is reserved: the header and the first and last rows; and every
+        row when a secret is made only of characters the rows can hold (the serial's prefix and digits, hex, the
+        file names' characters) - otherwise it cannot be in any row."""
+        sample = (self.header + self.rows(0, 1) + self.rows(self.count - 1, self.count)).encode("ascii")
+        self.check(sample)
+        alphabet = set(sample) | set(b"0123456789abcdefABCDEF")
+        if any(set(s) <= alphabet or s.hex().isdigit() for s in self.secrets):
+            for start in range(0, self.count, ROWS_PER_BLOCK):
+                self.check(self.rows(start, min(self.count, start + ROWS_PER_BLOCK)).encode("ascii"))
 
 
 class RunFiles(Mapping[str, Content]):

@@ -16,8 +16,9 @@ import errno
 import hashlib
 import mmap
 import os
+import shutil
 import stat
-import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -427,56 +428,96 @@ def _read_dir(
 # --------------------------------------------------------------------------------------------------- extracting
 
 
-def extract_image(data: bytes, dest: Path, *, wide: bool = False, force: bool = False) -> list[FsEntry]:
-    """Write the image's tree under `dest`. The whole image is validated first; `dest` must be absent or empty
-    unless `force` (then existing files are replaced, never followed through links). Files are written
-    atomically."""
+def extract_image(data: bytes, dest: Path, *, wide: bool = False, force: bool = False,
+                  protected: Collection[Path] = ()) -> list[FsEntry]:
+    """Write the image's tree under `dest`, all or nothing: the whole image is validated first, the tree is written
+    into a staging folder beside `dest` and renamed into place, so a refusal, an error or a kill leaves `dest` as
+    it was (a folder a killed run left beside it is removed by the next run). `dest` must be absent or an empty
+    folder; with `force` an existing folder receives the image's files, each moved in by one rename (its other
+    files are kept; a link, a file where the image has a folder or the reverse, or one of the `protected` inputs
+    (the image file itself), is refused before anything is written)."""
+    from .publish import beside_dir, stale_dirs
+
     data = bytes(data)
     entries = list_image(data, wide=wide)
     dest = Path(dest)
-    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
-        raise OutputError("exists and is not a folder", dest)
-    try:
-        if dest.is_dir() and not force and any(dest.iterdir()):
-            raise OutputError("folder is not empty; refusing to overwrite (use --force)", dest)
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot use as the extract folder: {exc.strerror}", dest) from None
+    relative: list[tuple[FsEntry, tuple[str, ...]]] = []
     for entry in entries:
-        parts = entry.path.split("/")
+        parts = tuple(entry.path.split("/"))
         # list_image already refused these; checked again because this is where an escape would happen.
         if any(p in ("", ".", "..") or "\x00" in p for p in parts):
             raise InputError(f"offset 0x{entry.offset:X}: '{display_path(entry.path)}' would escape the extract folder")
-        target = dest.joinpath(*parts)
-        try:
-            # Parents come before their children in `entries` and were checked (or made) by their own entry, so
-            # only the target itself can be a link already present in a forced, non-empty dest.
-            if target.is_symlink():
-                raise OutputError("is a symbolic link; refusing to write through it", target)
+        relative.append((entry, parts))
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise OutputError("exists and is not a folder", dest)
+    try:
+        merge = dest.is_dir() and any(dest.iterdir())
+        if merge and not force:
+            raise OutputError("folder is not empty; refusing to overwrite (use --force)", dest)
+        if merge:
+            inputs = {Path(p).resolve() for p in protected}
+            for entry, parts in relative:
+                _check_merge_target(dest.joinpath(*parts), entry.is_dir, inputs)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for stale in stale_dirs(dest, _EXTRACT):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = beside_dir(dest, _EXTRACT)
+    except OSError as exc:
+        raise OutputError(f"cannot use as the extract folder: {exc.strerror}", dest) from None
+    current = ""
+    try:
+        for entry, parts in relative:
+            current = entry.path
+            target = staging.joinpath(*parts)
             if entry.is_dir:
-                if target.exists() and not target.is_dir():
-                    raise OutputError("exists and is not a folder", target)
-                target.mkdir(exist_ok=force)
+                target.mkdir()
             else:
-                if os.path.lexists(target) and (not force or target.is_dir()):
-                    raise OutputError("already exists; refusing to overwrite", target)
-                _write_atomically(target, memoryview(data)[entry.offset : entry.offset + entry.size])
-        except OSError as exc:
-            if exc.errno == errno.ENAMETOOLONG:
-                raise InputError(f"'{display_path(entry.path)}': path too long to extract here", dest) from None
-            raise OutputError(f"cannot write '{display_path(entry.path)}': {exc.strerror}", dest) from None
+                with open(target, "xb") as fh:  # a new file in our own folder: never through a link
+                    fh.write(memoryview(data)[entry.offset : entry.offset + entry.size])
+        current = ""
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # beside_dir makes it 0700; the extracted tree is an ordinary folder
+        if not merge:
+            _rename_over_empty(staging, dest)
+        else:
+            for entry, parts in relative:
+                current = entry.path
+                if entry.is_dir:
+                    dest.joinpath(*parts).mkdir(exist_ok=True)
+                else:
+                    os.replace(staging.joinpath(*parts), dest.joinpath(*parts))
+    except OSError as exc:
+        shown = f"'{display_path(current)}'" if current else "the tree"
+        if exc.errno == errno.ENAMETOOLONG:
+            raise InputError(f"{shown}: path too long to extract here", dest) from None
+        left = "" if merge else "; nothing was extracted"
+        raise OutputError(f"cannot write {shown}: {exc.strerror}{left}", dest) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return entries
 
 
-def _write_atomically(path: Path, payload: memoryview) -> None:
-    """Temp file + rename, like bundler.output.atomic_write, but with a short temp name so that a name at the
-    255-byte limit still works (atomic_write's temp name embeds the final name)."""
-    fd, tmp = tempfile.mkstemp(prefix=".wfs", suffix=".tmp", dir=path.parent)
+_EXTRACT = "extract"  # staging folder beside the extract folder: publish.beside_dir(dest, _EXTRACT)
+
+
+def _check_merge_target(target: Path, is_dir: bool, inputs: set[Path]) -> None:
+    """With --force, what the image puts at `target` must be able to replace what is there."""
+    if target.resolve() in inputs:
+        raise OutputError("is an input of this command; refusing to replace it", target)
+    if target.is_symlink():
+        raise OutputError("is a symbolic link; refusing to write through it", target)
+    if is_dir and target.exists() and not target.is_dir():
+        raise OutputError("exists and is not a folder", target)
+    if not is_dir and target.is_dir():
+        raise OutputError("is a folder; the image has a file there", target)
+
+
+def _rename_over_empty(staging: Path, dest: Path) -> None:
+    """Rename `staging` to `dest`, which is absent or an empty folder (POSIX rename replaces an empty folder; on
+    Windows it is removed first: rmdir never removes a folder that is not empty)."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; extracted resources are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        os.rename(staging, dest)
+    except FileExistsError:
+        os.rmdir(dest)
+        os.rename(staging, dest)

@@ -21,6 +21,7 @@ from bundler.build import build_bundle
 from bundler.cli import app
 from bundler.errors import InputError, OutputError, VerificationError
 from bundler.formats.elf import PT_LOAD, build_elf
+from bundler.publish import RECORD
 from conftest import SAMPLE
 
 PASSPHRASE = "sample-passphrase-do-not-ship"
@@ -41,7 +42,7 @@ def consistent(folder: Path) -> bool:
         return False
     doc = json.loads((folder / "manifest.json").read_text())
     names = {a["file"] for a in doc["artefacts"]} | {"manifest.json"}
-    present = {p.name for p in folder.iterdir()} - {"manifest.json.sig"}
+    present = {p.name for p in folder.iterdir()} - {"manifest.json.sig", RECORD}
     extras = present - names
     return not (names - present) and all(n.endswith((".md", ".html", ".svg")) for n in extras) and all(
         hashlib.sha256((folder / a["file"]).read_bytes()).hexdigest() == a["sha256"] for a in doc["artefacts"])
@@ -49,7 +50,7 @@ def consistent(folder: Path) -> bool:
 
 # --- faults -------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fault", ["fsync", "rename", "mkdtemp"])
+@pytest.mark.parametrize("fault", ["fsync", "rename", "mkdir"])
 def test_fault_while_publishing_keeps_previous_outputs(sample_copy: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
     out = tmp_path / "out"
@@ -63,7 +64,7 @@ def test_fault_while_publishing_keeps_previous_outputs(sample_copy: Path, tmp_pa
     def fail(real, code):
         def wrapper(*args, **kwargs):
             calls["n"] += 1
-            if calls["n"] == 2 or fault == "mkdtemp":  # one fault, at the second call
+            if calls["n"] == 2 or fault == "mkdir":  # one fault, at the second call
                 raise OSError(code, os.strerror(code))
             return real(*args, **kwargs)
         return wrapper
@@ -73,11 +74,11 @@ def test_fault_while_publishing_keeps_previous_outputs(sample_copy: Path, tmp_pa
     elif fault == "rename":
         monkeypatch.setattr(publish.os, "rename", fail(os.rename, errno.EIO))
     else:
-        monkeypatch.setattr(publish.tempfile, "mkdtemp", fail(publish.tempfile.mkdtemp, errno.EROFS))
+        monkeypatch.setattr(publish.os, "mkdir", fail(os.mkdir, errno.EROFS))
     with pytest.raises(OutputError, match="cannot"):
         build_bundle(sample_copy, out)
     assert snapshot(out) == before
-    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.staging")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")]
 
 
 # A build whose publishing steps announce themselves and then pause: each fsync of an output file and each rename

@@ -143,7 +143,7 @@ def test_input_changed_between_hashing_and_writing_is_refused_and_nothing_publis
     fs.write_bytes(data)
     out = tmp_path / "out"
     with pytest.raises(InputError, match="big_fs.bin: file changed during the build"):
-        publish(out, bundle.files, protected=[])
+        publish(out, bundle.files, [], "bundle build")
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["p"]  # no staging folder left behind
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -44,12 +45,16 @@ def read_value_file(ctx: Ctx, name: Any, path: tuple[str, ...]) -> bytes:
 
 
 def parse_hex(value: Any, path: tuple[str, ...]) -> bytes:
+    """Hex digits (':' and ' ' ignored). A bad value is told by position and length only: it may be a secret."""
     if not isinstance(value, str):
         raise field_error(path, "hex must be a string of hex digits")
-    try:
-        return bytes.fromhex(value.replace(":", "").replace(" ", ""))
-    except ValueError:
-        raise field_error(path, f"not valid hex: {value[:40]!r}") from None
+    digits = value.replace(":", "").replace(" ", "")
+    bad = next((i for i, c in enumerate(digits) if c not in string.hexdigits), None)
+    if bad is not None:
+        raise field_error(path, f"not valid hex: character {bad + 1} of {len(digits)} is not a hex digit")
+    if len(digits) % 2:
+        raise field_error(path, f"not valid hex: {len(digits)} digits, expected an even number")
+    return bytes.fromhex(digits)
 
 
 def _printable(text: str, multiline: bool = False) -> bool:
@@ -58,7 +63,10 @@ def _printable(text: str, multiline: bool = False) -> bool:
 
 
 def _raw_form(value: Mapping[str, Any], ctx: Ctx, path: tuple[str, ...], allowed: set[str]) -> bytes:
-    """{ hex = "..." } or { file = "..." } (or { pem = "..." } where allowed)."""
+    """{ hex = "..." } or { file = "..." } (or { pem = "..." } where allowed). `{ omitted = N }` is what
+    `dct decode --toml` writes for a secret it leaves out: refused, so a decoded table never builds a blank."""
+    if "omitted" in value:
+        raise field_error(path, "secret omitted by dct decode: give it (the value, { hex = ... } or { file = ... })")
     keys = set(value) - {"length"}
     if len(keys) != 1 or not keys <= allowed:
         raise field_error(path, f"expected one of {', '.join(sorted('{ %s = ... }' % k for k in allowed))}")
@@ -213,18 +221,39 @@ def dec_security(v: int) -> Any:
     return enum_name(v, F.WICED_SECURITY, _SEC_PREFIX)
 
 
+# wiced_security_t bits (wwd_constants.h): WEP_ENABLED, WPA_SECURITY, WPA2_SECURITY, WPA3_SECURITY (later SDKs);
+# ENTERPRISE_ENABLED and WPS_ENABLED networks get their credentials otherwise; IBSS_ENABLED / WPS alone are open.
+_KEYED = 0x0001 | 0x00200000 | 0x00400000 | 0x01000000
+_NO_PSK = 0x02000000 | 0x10000000
+_OPEN_FLAGS = 0x10000000 | 0x20000000
+
+
+def _check_key_presence(security: int, length: int, path: tuple[str, ...]) -> None:
+    """A WEP/WPA/WPA2/WPA3 pre-shared-key network needs its key; an open network (OPEN, IBSS_OPEN, WPS_OPEN) has
+    none. A blank passphrase would leave the unit unable to join, silently."""
+    name = dec_security(security)
+    if security >= 0 and security & _KEYED and not security & _NO_PSK and not length:
+        raise field_error(path, f"security {name} needs a security_key (WPA: 8..63 characters or 64 hex digits)")
+    if security >= 0 and not security & ~_OPEN_FLAGS and length:
+        raise field_error(path, f"an open network ({name}) has no security_key: give security, or security_key = \"\"")
+
+
 def enc_key(value: Any, security: int, ctx: Ctx, path: tuple[str, ...]) -> tuple[int, bytes]:
     """security_key[64] + security_key_length. WPA/WPA2 PSK: a passphrase of 8..63 characters or 64 hex digits
-    (wwd: WPA_KEYLEN_BAD 'between 8 & 64'). Raw form { hex, length } is stored as given."""
+    (wwd: WPA_KEYLEN_BAD 'between 8 & 64'). Raw form { hex, length } is stored as given; otherwise the key must
+    agree with the security type (_check_key_presence)."""
     if isinstance(value, Mapping):
         data = _raw_form(value, ctx, path, {"hex", "file"})
         if len(data) > F.SECURITY_KEY_SIZE:
             raise field_error(path, f"{len(data)} bytes is too long: at most {F.SECURITY_KEY_SIZE}")
-        length = value.get("length", len(data.rstrip(b"\0")))
-        return enc_int(length, path[:-1] + (path[-1] + ".length",), 0, 255), data.ljust(F.SECURITY_KEY_SIZE, b"\0")
+        length = enc_int(value.get("length", len(data.rstrip(b"\0"))), path[:-1] + (path[-1] + ".length",), 0, 255)
+        if "length" not in value:  # with its length, the raw form is bytes as a device stored them (dct decode)
+            _check_key_presence(security, length, path)
+        return length, data.ljust(F.SECURITY_KEY_SIZE, b"\0")
     if not isinstance(value, str):
         raise field_error(path, f"expected a passphrase string, got {type(value).__name__}")
     data = value.encode("utf-8")
+    _check_key_presence(security, len(data), path)
     # WPA_SECURITY | WPA2_SECURITY without ENTERPRISE_ENABLED (wwd_constants.h): a PSK passphrase
     wpa = security > 0 and bool(security & (F.WPA_SECURITY | F.WPA2_SECURITY)) and not security & F.ENTERPRISE_ENABLED
     if wpa and data and not (8 <= len(data) <= 63 or (len(data) == 64 and re.fullmatch(r"[0-9A-Fa-f]{64}", value))):

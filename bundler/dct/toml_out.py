@@ -88,7 +88,7 @@ def _toml_value(v: Any) -> str:
 
 
 def _is_inline(v: Any) -> bool:
-    return not isinstance(v, Mapping) or bool({"hex", "file", "pem", "redacted", "code"} & set(v)) \
+    return not isinstance(v, Mapping) or bool({"hex", "file", "pem", "redacted", "omitted", "code"} & set(v)) \
         or (set(v) <= LOC_KEYS and "id" in v)
 
 
@@ -120,8 +120,9 @@ def _emit(table: Mapping[str, Any], name: str, lines: list[str]) -> None:
 
 def dct_to_toml(data: bytes, options: DctOptions, base_dir: Path | None = None, show_secrets: bool = False) -> str:
     """A `[dct]` table (TOML text) that `build_dct` turns back into exactly `data` (used bytes). Without
-    show_secrets, secrets that differ from the SDK defaults are left out and listed in a comment (a rebuild then
-    has the defaults there)."""
+    show_secrets, each secret that differs from the SDK defaults is written as `{ omitted = <length> }`, which
+    build_dct refuses ("secret omitted by dct decode: give it"): a decoded table never rebuilds a unit with a blank
+    or default passphrase, key or certificate."""
     model = decode_dct(data, options, show_secrets=True)
     table = model_to_table(model, options)
     omitted: list[str] = []
@@ -129,13 +130,11 @@ def dct_to_toml(data: bytes, options: DctOptions, base_dir: Path | None = None, 
         for pattern in SECRET_FIELDS:
             for p, parent, key, v in list(walk_secrets(table, pattern.split("."), "")):
                 omitted.append(f"dct.{p} ({secret_length(v)} bytes)")
-                if isinstance(parent, list):
-                    parent[key] = {}
-                else:
-                    del parent[key]
+                parent[key] = {"omitted": secret_length(v)}
     lines = ["# DCT decoded by `bundle dct decode --toml`; fields equal to the SDK defaults are omitted."]
     if omitted:
         lines.append("# Secrets omitted (use --show-secrets to include them): " + ", ".join(omitted))
+        lines.append("# Each is { omitted = <length> }, which `bundle build` refuses: give the value there.")
     exact = True
     if show_secrets:
         try:
