@@ -151,13 +151,14 @@ def check_out_dir(out: Path, protected: Collection[Path], tool: str, carry: str 
     return out
 
 
-def _write_record(staging: Path, tool: str, names: Collection[str]) -> None:
+def _write_record(staging: Path, tool: str, names: Collection[str], fsync: bool) -> None:
     files = {name: os.stat(staging / name).st_size for name in names}
     text = json.dumps({"version": RECORD_VERSION, "tool": tool, "files": files}, indent=1, sort_keys=True)
     with open(staging / RECORD, "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
         fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:  # else publish's one sync(2) covers it
+            os.fsync(fh.fileno())
 
 
 def _remove(folder: Path) -> None:
@@ -226,9 +227,10 @@ def publish(out: Path, files: Mapping[str, Content], protected: Collection[Path]
                 if written < FSYNC_EACH or not SYNC_ALL:
                     os.fsync(fh.fileno())
             written += 1
+        _write_record(staging, tool, list(files), written < FSYNC_EACH or not SYNC_ALL)  # last: none it lists is newer
+        written += 1
         if written > FSYNC_EACH and SYNC_ALL:
             os.sync()
-        _write_record(staging, tool, list(files))  # last written: no file it lists is newer
         for name, mode in (modes or {}).items():
             os.chmod(staging / name, mode)
         if carry is not None and (out / carry).is_dir() and not (out / carry).is_symlink():
