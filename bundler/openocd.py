@@ -625,6 +625,7 @@ def _builtin_helper(path: Path) -> bytes:
 # kit.sha256: the kit's own file list, checked by program.sh / program.bat before OpenOCD starts
 # ---------------------------------------------------------------------------------------------------------------
 KIT_SUMS = "kit.sha256"
+RECORD = ".bundle-owned.json"  # bundler.publish.RECORD (not imported: the kit check runs without the build modules)
 KIT_LOGS = "logs"
 _SUM_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9._-]+)$")
 
@@ -658,7 +659,7 @@ def verify_kit(folder: Path, pubkey: Path | None = None) -> list[str]:
             raise VerificationError(f"line {n}: expected \"<64 hex digits>  <kit file name>\"", sums_path)
         listed[m.group(2)] = m.group(1)
     for entry in sorted(folder.iterdir()):
-        if entry.name in (KIT_SUMS, KIT_SUMS + SIGNATURE_SUFFIX, KIT_LOGS):
+        if entry.name in (KIT_SUMS, KIT_SUMS + SIGNATURE_SUFFIX, KIT_LOGS, RECORD):  # RECORD: publish's own file
             continue
         if entry.name not in listed:
             raise VerificationError(f"not listed in {KIT_SUMS}: not a file of this kit", entry)

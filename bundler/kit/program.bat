@@ -27,6 +27,7 @@ for %%f in (*) do (
     set "KIT_SEEN="
     if /i "%%f"=="kit.sha256" set "KIT_SEEN=1"
     if /i "%%f"=="kit.sha256.sig" set "KIT_SEEN=1"
+    if /i "%%f"==".bundle-owned.json" set "KIT_SEEN=1"
     for /f "usebackq tokens=2" %%n in ("kit.sha256") do if /i "%%n"=="%%f" set "KIT_SEEN=1"
     if not defined KIT_SEEN if not defined KIT_MOD set "KIT_MOD=(a file not listed in kit.sha256)"
 )
