@@ -14,9 +14,11 @@ the call are already being read in the background: `ReadAhead`).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import stat
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,7 +119,9 @@ def inspect_paths(paths: Iterable[str | Path], *, manifest: str | Path | None = 
     # no read-ahead here: an SFLASH image being decoded and the next one read would double the peak (issue 15:
     # N files within 1.5x the memory of one); each is read (and its SHA-256 checked) when its turn comes
     ctx.ahead = None
-    for i, rep, path, digest in deferred:
+    deferred.reverse()
+    while deferred:  # popped: a report done and summarised is not held (with its decoded tables) to the end
+        i, rep, path, digest = deferred.pop()
         with _one_file(ctx):
             item = _guard(rep, lambda: _reload(rep, path, digest, ctx))
             if item is not None:
@@ -217,6 +221,7 @@ class ReadAhead:
         self._done: dict[int, tuple[bytes, str, int] | None] = {}
         self._ready = threading.Condition()
         if self._queue:
+            _one_malloc_arena()
             threading.Thread(target=self._run, name="inspect-read-ahead", daemon=True).start()
 
     def _run(self) -> None:
@@ -247,6 +252,22 @@ class ReadAhead:
             for j in [j for j in self._done if j < i]:
                 del self._done[j]
             return self._done.pop(i)
+
+
+# glibc's mallopt parameter (malloc.h): the most malloc arenas the process may have.
+_M_ARENA_MAX = -8
+
+
+def _one_malloc_arena() -> None:
+    """Make glibc's malloc serve the read-ahead thread from the main thread's arena. By default a second thread
+    gets its own arena, and a file's buffer freed by one thread's arena is not reused by the other's next file:
+    two chips' worth stays mapped (bench, 16 MiB dumps: 1 pair 59 MiB, 2 pairs 77 MiB; one arena: 59 MiB).
+    Elsewhere (musl, macOS, Windows) nothing is done."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None)  # the running process's own symbols: the C library python is linked with
+    if hasattr(libc, "gnu_get_libc_version"):  # glibc (musl has no arenas to limit)
+        libc.mallopt(_M_ARENA_MAX, 1)
 
 
 def _plain_file(path: Path) -> bool:
