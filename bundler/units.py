@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING
 
 from .checksums import Linear32, crc32_raw, crc32_shift, hex32
 from .errors import ConfigError
-from .serialize import CRC_FIELD, MAC_FIELD, SERIAL_FIELD, UNITS_CSV, UNITS_DIR, Unit, UnitSums, format_mac
+from .serialize.numbers import format_mac
+from .serialize.places import CRC_FIELD, MAC_FIELD, SERIAL_FIELD
+from .serialize.result import UNITS_CSV, UNITS_DIR, Unit, UnitSums
 from .stream import Buffer, Content, Fill
 
 if TYPE_CHECKING:
     from .image import Image
-    from .serialize import DctPlace, PatchRange, SerialStart
+    from .serialize.numbers import SerialStart
+    from .serialize.places import DctPlace, PatchRange
 
 FOLDER_FILES = 1000  # per-unit files in one folder at most (a file manager or a USB stick's FAT copes)
 FILE_COLUMNS = ("dct_hex", "sflash_dct_hex", "mcu_bin", "sflash_bin")

@@ -471,7 +471,7 @@ def test_kill_9_during_fs_extract_leaves_the_target_absent_or_complete(tmp_path:
 
 
 def test_kill_9_during_serialize_keeps_every_reservation_a_published_run_used(product: Path, tmp_path: Path) -> None:
-    from bundler.serialize import _load_state
+    from bundler.serialize.state import load_state
 
     product.write_text(product.read_text().replace('crc = "sdk"', 'crc = "computed"'))  # per-unit files too
     state, out = tmp_path / "records" / "issued.json", tmp_path / "run"
@@ -486,7 +486,7 @@ def test_kill_9_during_serialize_keeps_every_reservation_a_published_run_used(pr
         return tries[-1]
 
     def check() -> None:
-        doc = _load_state(state) if state.exists() else {"runs": []}  # always a valid state (or none yet)
+        doc = load_state(state) if state.exists() else {"runs": []}  # always a valid state (or none yet)
         if not out.exists():
             return
         names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}

@@ -24,7 +24,7 @@ from bundler.cli import app
 from bundler.config import load_project
 from bundler.errors import BundleError, ConfigError, OutputError
 from bundler.manifest import load as load_manifest
-from bundler.serialize import mac_addresses, serial_numbers, serialize
+from bundler.serialize import mac_range, serial_range, serialize
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "ota_demo"
@@ -376,13 +376,13 @@ def test_serial_numbers_keep_prefix_and_width(prefix: str, first: int, extra: in
     start = f"{prefix}{first:0{width}d}"
     if len(start) > 19:
         with pytest.raises(ConfigError):
-            serial_numbers(start, count, 20)
+            list(serial_range(start, count, 20))
         return
     if len(str(first + count - 1)) > width:
         with pytest.raises(ConfigError, match="keep their width"):
-            serial_numbers(start, count, 20)
+            list(serial_range(start, count, 20))
         return
-    serials = serial_numbers(start, count, 20)
+    serials = list(serial_range(start, count, 20))
     assert serials[0] == start and len(serials) == count
     assert all(s.startswith(prefix) and len(s) == len(start) for s in serials)
     assert [int(s[len(prefix):]) for s in serials] == list(range(first, first + count))
@@ -393,9 +393,9 @@ def test_mac_addresses_stay_in_their_oui_block(value: int, count: int) -> None:
     start = ":".join(f"{b:02X}" for b in value.to_bytes(6, "big"))
     if (value & 0xFFFFFF) + count > 1 << 24:
         with pytest.raises(ConfigError, match="OUI block"):
-            mac_addresses(start, count)
+            list(mac_range(start, count))
         return
-    macs = mac_addresses(start, count)
+    macs = list(mac_range(start, count))
     values = [int(m.replace(":", ""), 16) for m in macs]
     assert values == list(range(value, value + count))
     assert {v >> 24 for v in values} == {value >> 24}
