@@ -14,11 +14,12 @@ from .config import GENERATED, InputSpec, Project, load_project
 from .errors import ConfigError, InputError
 from .formats.lut import APP_COMPONENTS
 from .formats.vectors import VECTOR_TABLE_HEAD_SIZE
-from .image import Image, Part, Piece, assemble_mcu, assemble_sflash, room_left
+from .image import Image, Part, Piece, assemble_mcu, assemble_sflash, plan_sflash, room_left
 from .inputs import FileBytes, LoadedInput, Segment, Source, file_bytes, is_dir, load_input, read_file, stored_app_elf
 from .manifest import MANIFEST_FILE as MANIFEST, Artefact, dumps, make_manifest
 from .publish import publish
 from .stream import BLOCK, Content
+from .wicedfs import SlotOverflow
 from .writers import HexText
 
 MCU_BIN, MCU_HEX, SFLASH_BIN = "mcu.bin", "mcu.hex", "sflash.bin"
@@ -242,8 +243,13 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
     components: dict[str, tuple[Piece, Source]] = {}
     notes: list[str] = []
     for name in order:
-        components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file,
-                                      room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]), notes)
+        try:
+            components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file,
+                                          room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]), notes)
+        except SlotOverflow as exc:  # told as any component past the chip's end: where it ends, which chip holds all
+            plan_sflash(board.sflash, project.chip, {**{n: len(d) for n, (d, _) in components.items()}, name: exc.size},
+                        {**{n: s.file for n, (_, s) in components.items()}, name: project.sflash[name].display})
+            raise
     sflash = assemble_sflash(board.sflash, project.chip, {name: components[name] for name in project.sflash})
     device_notes = _device_notes(project, mcu, components)
     del components

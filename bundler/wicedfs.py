@@ -73,6 +73,15 @@ class _Node:
     blob_size: int = 0  # bytes this node's content takes in the image
 
 
+class SlotOverflow(PlacementError):
+    """The image a folder makes is larger than the room given; `size`: how large it would be (known before any
+    byte is built)."""
+
+    def __init__(self, message: str, file: Path, *, size: int) -> None:
+        super().__init__(message, file)
+        self.size = size
+
+
 def build_image(folder: Path, *, wide: bool = False, max_size: int | None = None) -> bytes:
     """Make the WicedFS image of `folder` (mk_wicedfs32 layout, or mk_wicedfs64 with `wide`). Deterministic."""
     fl = flavour(wide)
@@ -91,10 +100,10 @@ def build_image(folder: Path, *, wide: bool = False, max_size: int | None = None
             folder,
         )
     if max_size is not None and total > max_size:
-        raise PlacementError(
+        raise SlotOverflow(
             f"filesystem image is {hexsize(total)}, {hexsize(total - max_size)} larger than its slot "
             f"of {hexsize(max_size)}",
-            folder,
+            folder, size=total,
         )
 
     out = bytearray(

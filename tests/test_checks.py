@@ -308,11 +308,23 @@ def test_chip_with_64k_sectors_is_refused(sample_copy: Path, tmp_path: Path) -> 
 # ---- sizes: what does not fit, by how much, and the chip that would hold it
 
 
-def test_too_large_filesystem_names_component_file_numbers_and_next_chip(sample_copy: Path, tmp_path: Path) -> None:
-    big = fs_image({"big.bin": b"\x00" * (3 << 20)})
-    (sample_copy.parent / "fs.bin").write_bytes(big)
-    edit(sample_copy, 'filesystem = "resources/"', 'filesystem = "fs.bin"')
-    line = refused(build(sample_copy, tmp_path / "out"), tmp_path / "out", "[sflash] filesystem (fs.bin)",
+@pytest.mark.parametrize("made_from", ["image", "folder"])
+def test_too_large_filesystem_names_component_file_numbers_and_next_chip(made_from: str, sample_copy: Path,
+                                                                        tmp_path: Path) -> None:
+    """A prebuilt image, and a folder (its image is never built past the room left: its size is known first), are
+    told alike: where the filesystem would end, the room it had, the overflow and the chip that would hold all."""
+    if made_from == "image":
+        big = fs_image({"big.bin": b"\x00" * (3 << 20)})
+        (sample_copy.parent / "fs.bin").write_bytes(big)
+        edit(sample_copy, 'filesystem = "resources/"', 'filesystem = "fs.bin"')
+        shown = "fs.bin"
+    else:
+        from bundler.wicedfs import build_image
+
+        (sample_copy.parent / "resources" / "big.bin").write_bytes(b"\x00" * (3 << 20))
+        big = build_image(sample_copy.parent / "resources")  # made with no room limit: the size it would have
+        shown = "resources/"
+    line = refused(build(sample_copy, tmp_path / "out"), tmp_path / "out", f"[sflash] filesystem ({shown})",
                    f"{len(big)} bytes", "past the end of chip MX25L8006E (1048576 bytes (0x100000))", "too many",
                    "the smallest chip that holds them is")
     m = re.search(r"sectors (\d+)-(\d+) would end at 0x([0-9A-F]+).*room from 0x([0-9A-F]+) is (\d+) bytes.*need "
