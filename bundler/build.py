@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from . import checks
 from .checksums import memoized
 from .config import GENERATED, InputSpec, Project, load_project
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, PlacementError, hexsize
 from .formats.lut import APP_COMPONENTS
 from .formats.vectors import VECTOR_TABLE_HEAD_SIZE
 from .image import Image, Part, Piece, assemble_mcu, assemble_sflash, plan_sflash, room_left
@@ -246,9 +246,18 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
         try:
             components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file,
                                           room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]), notes)
-        except SlotOverflow as exc:  # told as any component past the chip's end: where it ends, which chip holds all
-            plan_sflash(board.sflash, project.chip, {**{n: len(d) for n, (d, _) in components.items()}, name: exc.size},
-                        {**{n: s.file for n, (_, s) in components.items()}, name: project.sflash[name].display})
+        except SlotOverflow as exc:  # and with it, what passes the chip's end, by how much, which chip holds all
+            room = room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]) or 0
+            try:
+                plan_sflash(board.sflash, project.chip, {**{n: len(d) for n, (d, _) in components.items()},
+                                                         name: exc.size},
+                            {**{n: s.file for n, (_, s) in components.items()}, name: project.sflash[name].display})
+            except PlacementError as placed:
+                if str(placed).startswith(f"[sflash] {name} "):  # the filesystem itself passes the end
+                    raise
+                raise PlacementError(f"[sflash] {name} ({project.sflash[name].display}): its image would be "
+                                     f"{hexsize(exc.size)}, {hexsize(exc.size - room)} more than the room left "
+                                     f"({hexsize(room)}); with it, {placed}") from None
             raise
     sflash = assemble_sflash(board.sflash, project.chip, {name: components[name] for name in project.sflash})
     device_notes = _device_notes(project, mcu, components)

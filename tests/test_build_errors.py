@@ -133,7 +133,12 @@ def test_filesystem_folder_larger_than_its_slot_says_by_how_much(sample_copy: Pa
     fs = base.sflash.tobytes()[base.sflash.lut[3].start_sector * 4096:][:3188]
     (sample_copy.parent / "resources" / "big.bin").write_bytes(b"\x00" * (room - len(fs) + 10))
     result = build(sample_copy, tmp_path / "out")
-    assert_refused(result, tmp_path / "out", "resources", "larger than")
+    from bundler.errors import hexsize
+
+    # the filesystem sits before the Wi-Fi firmware in the LUT: the firmware is what passes the chip's end
+    assert_refused(result, tmp_path / "out", "[sflash] filesystem (resources/): its image would be",
+                   f"more than the room left ({hexsize(room)}); with it, [sflash] wifi_firmware",
+                   "past the end of chip MX25L8006E", "the smallest chip that holds them is")
 
 
 def test_a_name_the_os_refuses_is_a_clean_error(sample_copy: Path, tmp_path: Path) -> None:
