@@ -70,8 +70,8 @@ def _dct(project: Project, dct_file: _DctFile | None) -> tuple[bytes, Source, in
     [dct] table, copy 1 is that file's DCT (SFLASH and internal flash then hold the same configuration); with both,
     they must agree."""
     from .dct.config import build_dct
+    from .dct.copies import stored_crc
     from .dct.options import options_for_board
-    from .formats.dct import platform_dct_header_t
 
     board = project.board
     if dct_file is not None and not project.dct:
@@ -85,7 +85,8 @@ def _dct(project: Project, dct_file: _DctFile | None) -> tuple[bytes, Source, in
         if dct_file is not None:
             _same_dct(project, used, dct_file)
     checks.raise_fatal(checks.dct_copy1(used, board, "DCT copy 1"), lambda m: InputError(m, source.file))
-    return used, source, platform_dct_header_t.parse(used).crc32
+    # the stored CRC (header crc32 in 3.5.2, platform_dct_version_t.crc32 in 3.7.0; 0 where the generation has none)
+    return used, source, stored_crc(used, options_for_board(board).generation) or 0
 
 
 def _same_dct(project: Project, used: bytes, dct_file: _DctFile) -> None:

@@ -257,8 +257,9 @@ def dct_copy1(blob: bytes, board: Board, what: str) -> list[Finding]:
     """DCT copy 1 must be one wiced_dct_get_current_address accepts (dct.copy_status), or the device starts from
     copy 2 / a bare header."""
     from .dct.copies import copy_status
+    from .dct.options import options_for_board
 
-    st = copy_status(blob, 1, board.mcu.region(board.dct.copies[0]).size)
+    st = copy_status(blob, 1, board.mcu.region(board.dct.copies[0]).size, options_for_board(board).generation)
     return [] if st.valid else [Finding("dct_invalid", True, f"{what}: not valid as DCT copy 1 ({st.reason})")]
 
 

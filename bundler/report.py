@@ -217,11 +217,19 @@ def _dct_blocks(copies: list[dict[str, Any]], current: dict[str, Any] | None, bo
                              "crc32 stored", "crc32 computed", "reason"])
     for c in copies:
         h = c.get("header") or {}
+        v = c.get("dct_version") or h  # 3.7.0: sequence and initial_write are in platform_dct_version_t
         crc = c.get("crc") or {}
         t.rows.append([str(c["copy"]), f"{c['region']} @0x{c['address']:08X}", c["state"], _yn(c["valid"]),
-                       str(h.get("sequence", "-")), str(h.get("initial_write", "-")), str(h.get("write_incomplete", "-")),
+                       str(v.get("sequence", "-")), str(v.get("initial_write", "-")), str(h.get("write_incomplete", "-")),
                        crc.get("stored", "-"), crc.get("computed", "-"), c["reason"]])
     out: list[Block] = [t]
+    found = [f"copy {c['copy']} is {c['generation']['sdk']} ({c['generation']['evidence']})"
+             for c in copies if c.get("generation")]
+    layout = [f"the layout's bootloader is SDK {current['sdk']} (DCT generation {current['generation']}, "
+              f"{current['header_size']}-byte header, copy chosen by {current['copy_rule']})"] \
+        if current and "generation" in current else []
+    if found or layout:
+        out.append("generation: " + "; ".join(layout + found))
     if current is not None:
         out.append(f"current DCT copy: {current['copy'] if current['copy'] else 'none'} — {current['reason']}")
     used = next((c for c in copies if current and c["copy"] == current["copy"]), copies[0] if copies else None)

@@ -20,11 +20,13 @@ from bundler.dct.options import DctOptions
 from bundler.dct.secrets import redact, secret_fields, secret_values
 from bundler.dct.toml_out import dct_to_toml
 from bundler.errors import ConfigError, InputError
+from bundler.formats.dct import GENERATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "ota_demo"
 OPT = DctOptions()
 HERE = Path(".")
+G352 = GENERATIONS["3.5.2"]
 
 
 def zlib_crc(copy: bytes, size: int = 0x4000) -> int:
@@ -91,15 +93,15 @@ def test_apps_locations_follow_lut_location() -> None:
 def test_sdk_style_keeps_crc_zero_and_initial_write() -> None:
     d = build_dct({"crc": "sdk", "mfg_info": {"serial_number": "A"}}, HERE, OPT)
     assert u32(d, 0x14) == 0 and d[0xF] == 1
-    assert copy_status(d, 1, 0x4000).valid
-    assert not copy_status(d, 2, 0x4000).valid  # copy 2 always needs a good CRC
+    assert copy_status(d, 1, 0x4000, G352).valid
+    assert not copy_status(d, 2, 0x4000, G352).valid  # copy 2 always needs a good CRC
 
 
 def test_computed_crc_matches_zlib() -> None:
     d = build_dct({"crc": "computed", "mfg_info": {"serial_number": "SN42"}}, HERE, OPT)
     assert u32(d, 0x14) == zlib_crc(d) != 0
     assert dct_crc(d, 0x4000) == zlib_crc(d)
-    assert copy_status(d, 2, 0x4000).valid and copy_status(d, 2, 0x4000).crc_ok
+    assert copy_status(d, 2, 0x4000, G352).valid and copy_status(d, 2, 0x4000, G352).crc_ok
 
 
 def test_computed_crc_with_initial_write_zero() -> None:
@@ -123,42 +125,42 @@ ERASED = b"\xff" * 0x4000
 
 
 def test_choose_both_valid_copy2_newer() -> None:
-    assert choose_current(mk(1, 0), mk(2, 0), 0x4000)[0] == 2
-    assert choose_current(mk(5, 0), mk(2, 0), 0x4000)[0] == 1
+    assert choose_current(mk(1, 0), mk(2, 0), 0x4000, G352)[0] == 2
+    assert choose_current(mk(5, 0), mk(2, 0), 0x4000, G352)[0] == 1
 
 
 def test_choose_both_valid_copy1_initial_write_wins() -> None:
-    which, why = choose_current(mk(0, 1, "sdk"), mk(9, 0), 0x4000)
+    which, why = choose_current(mk(0, 1, "sdk"), mk(9, 0), 0x4000, G352)
     assert which == 1 and "initial_write" in why
 
 
 def test_choose_same_sequence_copy1() -> None:
-    assert choose_current(mk(4, 0), mk(4, 0), 0x4000)[0] == 1
+    assert choose_current(mk(4, 0), mk(4, 0), 0x4000, G352)[0] == 1
 
 
 def test_choose_bad_crc() -> None:
     bad = bytearray(mk(7, 0))
     bad[0x18C] ^= 0xFF  # corrupt mfg_info after the CRC was computed
-    assert not copy_status(bytes(bad), 1, 0x4000).valid
-    assert choose_current(bytes(bad), mk(1, 0), 0x4000)[0] == 2
-    assert choose_current(mk(1, 0), bytes(bad), 0x4000)[0] == 1
+    assert not copy_status(bytes(bad), 1, 0x4000, G352).valid
+    assert choose_current(bytes(bad), mk(1, 0), 0x4000, G352)[0] == 2
+    assert choose_current(mk(1, 0), bytes(bad), 0x4000, G352)[0] == 1
 
 
 def test_choose_write_incomplete() -> None:
     inc = bytearray(mk(8, 0))
     inc[0xC] = 1  # write_incomplete (the CRC is over the stored byte, so it also stops matching)
-    status = copy_status(bytes(inc), 2, 0x4000)
+    status = copy_status(bytes(inc), 2, 0x4000, G352)
     assert not status.valid and "write_incomplete" in status.reason
-    assert choose_current(mk(1, 0), bytes(inc), 0x4000)[0] == 1
+    assert choose_current(mk(1, 0), bytes(inc), 0x4000, G352)[0] == 1
 
 
 def test_choose_neither_valid() -> None:
-    which, why = choose_current(ERASED, ERASED)
+    which, why = choose_current(ERASED, ERASED, None, G352)
     assert which is None and "neither" in why
 
 
 def test_choose_copy2_only() -> None:
-    assert choose_current(ERASED, mk(1, 0).ljust(0x4000, b"\xff"))[0] == 2
+    assert choose_current(ERASED, mk(1, 0).ljust(0x4000, b"\xff"), None, G352)[0] == 2
 
 
 # ---- errors: one line, ConfigError naming the field ----

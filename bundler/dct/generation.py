@@ -9,10 +9,11 @@ else 3.1.1 - 3.4.0 (those three differ only after the header, in sections the by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from construct import Construct
 
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..formats import dct as F
 
 
@@ -29,6 +30,10 @@ class Detected:
 def _magic_at(blob: bytes, header: Construct) -> bool:
     size = header.sizeof()
     return len(blob) >= size and header.parse(blob[:size]).magic_number == F.BOOTLOADER_MAGIC_NUMBER
+
+
+# the most bytes detect reads: up to the end of 3.7.0's platform_dct_version_t
+SPAN: Final = F.section_offsets(gen=F.GENERATIONS["3.7.0"])["end"]
 
 
 def detect(blob: bytes) -> Detected | None:
@@ -62,16 +67,3 @@ def check(blob: bytes, sdk: str, name: str) -> Detected | None:
                          f"generation {want.name}); set sdk = \"...\" in bundle.toml or read it with a matching board",
                          name)
     return found
-
-
-# The generations whose sections the codec (bundler.dct.codec) encodes and decodes
-CODEC_GENERATIONS = ("3.5.2",)
-
-
-def require_codec(sdk: str, what: str, name: str) -> None:
-    """ConfigError when `what` ("build", "decode") needs the codec of a generation it does not have yet."""
-    gen = F.generation(sdk)
-    if gen.name not in CODEC_GENERATIONS:
-        raise ConfigError(f"sdk {sdk}: DCT generation {gen.name} ({gen.header.sizeof()}-byte header, copy chosen by "
-                          f"{gen.copy_rule}) is declared but bundle cannot {what} its DCT yet (it can for SDK "
-                          f"{', '.join(v for g in CODEC_GENERATIONS for v in F.GENERATIONS[g].sdk_versions)})", name)

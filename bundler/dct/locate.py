@@ -77,7 +77,7 @@ def load_dct_input(path: Path, board: str | Board) -> tuple[bytes, DctOptions, s
                              f"(LUT entry {F.DCT_DCT_IMAGE_INDEX} at 0x{options.apps_lut_header_loc:X})", path)
         return _sflash_result(found, options, path)
     data = check_dct_blob(data, options, str(path))
-    status = copy_status(data, 1, options.copy_size)
+    status = copy_status(data, 1, options.copy_size, options.generation)
     return data, options, ("valid: " if status.valid else "INVALID: ") + status.reason
 
 
@@ -85,7 +85,7 @@ def _current_copy(flash: bytes, board: Board) -> tuple[int | None, str, bytes]:
     """The copy the SDK would use in a whole-flash MCU image: (1 | 2 | None, why, that copy's bytes)."""
     regions = [board.mcu.region(name) for name in board.dct.copies]
     copies = [flash[r.start - board.mcu.flash_base: r.end - board.mcu.flash_base] for r in regions]
-    which, why = choose_current(copies[0], copies[1])
+    which, why = choose_current(copies[0], copies[1], None, options_for_board(board).generation)
     return which, why, copies[which - 1] if which else b""
 
 
@@ -184,7 +184,7 @@ def _try_sflash(image: bytes, board: Board, options: DctOptions) -> SflashDct | 
 
 def _sflash_result(found: SflashDct, options: DctOptions, path: Path) -> tuple[bytes, DctOptions, str]:
     data = check_dct_blob(found.data, options, str(path))
-    status = copy_status(data, 1, options.copy_size)
+    status = copy_status(data, 1, options.copy_size, options.generation)
     start = found.runs[0][0] + found.segment_offset
     return data, options, (f"SFLASH image: DCT image (LUT entry {F.DCT_DCT_IMAGE_INDEX}) at 0x{start:X}, loads at "
                            f"0x{found.load_address:08X}; " + ("valid: " if status.valid else "INVALID: ")

@@ -33,14 +33,16 @@ def model_to_table(model: Mapping[str, Any], options: DctOptions) -> dict[str, A
     """The `[dct]` table that rebuilds `model` (fields equal to the SDK defaults left out)."""
     base = default_model(options)
     table: dict[str, Any] = {}
-    crc = model.get("crc", {})
-    kind = crc.get("kind", "sdk")
-    table["crc"] = "sdk" if kind == "sdk" else "computed" if kind == "computed" else crc.get("stored", 0)
+    if "crc" in model:  # 3.1.1 - 3.4.0 DCTs have none
+        crc = model["crc"]
+        kind = crc["kind"]
+        table["crc"] = "sdk" if kind == "sdk" else "computed" if kind == "computed" else crc["stored"]
     for sec, val in model.items():
         if sec in ("crc", "app"):
             continue
-        if sec == "header":
+        if sec in ("header", "dct_version"):  # derived: used_size, the magic numbers, the CRC
             val = {k: v for k, v in val.items() if k not in ("used_size", "magic_number", "crc32")}
+        if sec == "header":
             aps = [(_diff(a, b) or {}) for a, b in zip(val["apps_locations"], base["header"]["apps_locations"])]
             while aps and not aps[-1]:
                 aps.pop()

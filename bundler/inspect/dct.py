@@ -13,6 +13,13 @@ from .elf import decode_elf
 from .scan import first_not
 
 
+def generation_of(ctx: Context) -> dict[str, Any]:
+    """The layout's DCT generation: what its bootloader reads and how it picks a copy."""
+    gen = ctx.dct_options.generation
+    return {"sdk": ctx.dct_options.sdk, "generation": gen.name, "header_size": gen.header.sizeof(),
+            "copy_rule": gen.copy_rule}
+
+
 def decode_dct_copies(rep: FileReport, data: bytes, ctx: Context) -> dict[str, Any]:
     from ..dct.copies import choose_current
 
@@ -26,16 +33,14 @@ def decode_dct_copies(rep: FileReport, data: bytes, ctx: Context) -> dict[str, A
         blob = data[off:off + r.size]
         blobs.append(blob)
         copies.append(decode_copy(rep, blob, n, name, r.start, ctx))
-    current, reason = choose_current(blobs[0], blobs[1], copy_size)
-    out: dict[str, Any] = {"copies": copies, "current": {"copy": current, "reason": reason}}
+    current, reason = choose_current(blobs[0], blobs[1], copy_size, ctx.dct_options.generation)
+    out: dict[str, Any] = {"copies": copies, "current": {"copy": current, "reason": reason, **generation_of(ctx)}}
     if current is None:
         rep.add("fail", "no_valid_dct", f"no valid DCT copy: {reason}", region=board.dct.copies[0],
                 address=mcu.region(board.dct.copies[0]).start)
-        from ..checks import boot_facts
-
         out["boot"] = {"summary": "no valid DCT: the app erases DCT copy 1 and writes a bare header (all settings "
                        "lost); the bootloader runs the app in internal flash", "loads_app": None,
-                       "device_facts": boot_facts()}
+                       "device_facts": _device_facts(ctx)}
         return out
     for c in copies:
         if c["copy"] != current and c["state"] == "present" and not c["valid"]:
@@ -50,9 +55,10 @@ def decode_dct_copies(rep: FileReport, data: bytes, ctx: Context) -> dict[str, A
 def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, ctx: Context) -> dict[str, Any]:
     from ..dct import generation
     from ..dct.codec import dec_header, decode_dct
-    from ..dct.copies import copy_status, dct_crc
-    from ..formats.dct import platform_dct_header_t
+    from ..dct.copies import copy_status, dct_crc, stored_crc, version_offset
+    from ..formats.dct import platform_dct_version_t
 
+    gen = ctx.dct_options.generation
     fill = ctx.board.mcu.fill
     copy_size = ctx.board.mcu.region(ctx.board.dct.copies[n - 1]).size
     out: dict[str, Any] = {"copy": n, "region": name, "address": address}
@@ -64,7 +70,7 @@ def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, c
         out.update({"state": "erased", "valid": False, "reason": f"copy {n}: erased", "header": None,
                     "crc": None, "decoded": None})
         return out
-    st = copy_status(blob, n, copy_size)
+    st = copy_status(blob, n, copy_size, gen)
     out.update({"state": "present", "valid": st.valid, "reason": st.reason})
     found = generation.detect(blob)  # which SDK's bootloader this copy is for, from its bytes
     out["generation"] = None if found is None else {"sdk": found.sdk_text(), "evidence": found.evidence}
@@ -72,13 +78,22 @@ def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, c
         generation.check(blob, ctx.dct_options.sdk, name)
     except BundleError as exc:
         rep.add("fail", "dct_generation", str(exc), region=name, address=address)
-    if len(blob) < platform_dct_header_t.sizeof():
+    if len(blob) < gen.header.sizeof():
         out.update({"header": None, "crc": None, "decoded": None})
         return out
-    header = dec_header(platform_dct_header_t.parse(blob))
+    header = dec_header(gen.header.parse(blob))
     out["header"] = header
-    computed = dct_crc(blob, copy_size)
-    out["crc"] = {"stored": hex32(header["crc32"]), "computed": hex32(computed), "ok": computed == header["crc32"]}
+    if gen.copy_rule == "version_crc":  # 3.7.0: sequence and initial_write are in platform_dct_version_t
+        at = version_offset(gen)
+        raw = blob[at:at + platform_dct_version_t.sizeof()]
+        out["dct_version"] = None if len(raw) < platform_dct_version_t.sizeof() else \
+            {k: v for k, v in platform_dct_version_t.parse(raw).items() if not k.startswith("_") and k != "padding"}
+    stored = stored_crc(blob, gen)
+    if stored is None:  # 3.1.1 - 3.4.0: no CRC
+        out["crc"] = None
+    else:
+        computed = dct_crc(blob, copy_size, gen)
+        out["crc"] = {"stored": hex32(stored), "computed": hex32(computed), "ok": computed == stored}
     try:
         out["decoded"] = decode_dct(blob, ctx.dct_options)
     except BundleError as exc:
@@ -89,11 +104,16 @@ def decode_copy(rep: FileReport, blob: bytes, n: int, name: str, address: int, c
 
 
 def boot_summary(header: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """What the 3.5.2 bootloader does with boot_detail (wiced-formats.md §6 steps 2-3), and what a factory reset and
-    an update do on a 3.5.2 device (bundler.checks.BOOT_FACTS, each with its source)."""
+    """What the bootloader does with boot_detail (wiced-formats.md §6 steps 2-3), and what a factory reset and
+    an update do on a 3.5.2 device (bundler.checks.BOOT_FACTS, each with its source: given for 3.5.2 only)."""
+    return {**_next_boot(header, ctx), "device_facts": _device_facts(ctx)}
+
+
+def _device_facts(ctx: Context) -> list[str]:
+    """bundler.checks.BOOT_FACTS: confirmed on 3.5.2's code, so given for that generation only."""
     from ..checks import boot_facts
 
-    return {**_next_boot(header, ctx), "device_facts": boot_facts()}
+    return boot_facts() if ctx.dct_options.generation.name == "3.5.2" else []
 
 
 def _next_boot(header: dict[str, Any], ctx: Context) -> dict[str, Any]:

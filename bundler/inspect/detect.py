@@ -55,10 +55,11 @@ def detect_kind(data: bytes, base: int | None, fmt: str, board: Board, chips: li
     if detect(data):
         return "filesystem", "WicedFS header (magic 'BRCM', version 1) at offset 0"
     if len(data) <= mcu.region(board.dct.copies[0]).size and dct_magic(data, 0):
-        from ..formats.dct import BOOTLOADER_MAGIC_NUMBER, member_offset, platform_dct_header_t
+        from ..dct.generation import detect as dct_generation
 
-        at = member_offset(platform_dct_header_t, "magic_number")
-        return "dct", f"DCT magic 0x{BOOTLOADER_MAGIC_NUMBER:08X} at offset {at}"
+        found = dct_generation(data)
+        assert found is not None
+        return "dct", f"DCT of {found.sdk_text()}: {found.evidence}"
     mcu_score, mcu_why = _mcu_score(data, board)
     sf_score, sf_why = _sflash_score(data, board, chips)
     if mcu_score >= 2 and mcu_score >= sf_score:
@@ -102,12 +103,10 @@ def _sflash_score(data: bytes, board: Board, chips: list[Chip]) -> tuple[int, li
 
 
 def dct_magic(data: bytes, offset: int) -> bool:
-    from ..formats.dct import BOOTLOADER_MAGIC_NUMBER, platform_dct_header_t
+    """A DCT header of any generation at `offset` (bundler.dct.generation.detect)."""
+    from ..dct.generation import SPAN, detect
 
-    size = platform_dct_header_t.sizeof()
-    if offset < 0 or offset + size > len(data):
-        return False
-    return platform_dct_header_t.parse(data[offset:offset + size]).magic_number == BOOTLOADER_MAGIC_NUMBER
+    return offset >= 0 and detect(data[offset:offset + SPAN]) is not None
 
 
 def lut_plausible(data: bytes, board: Board) -> bool:

@@ -131,10 +131,10 @@ def _locate_headers(lut: _Lut, ctx: Context, mcu_locations: tuple[str, list[Any]
         blob = lut.content(lut.runs_of(lut_headers[dct_index], dct_index, "dct_image", False))
         elf = decode_elf(probe, blob, ctx.board, region="dct_image", role="dct_image")
         from ..dct.codec import dec_header
-        from ..formats.dct import platform_dct_header_t
 
-        if len(elf.get("_dct_blob", b"")) >= platform_dct_header_t.sizeof():  # the header is all dec_header reads
-            dct_model = dec_header(platform_dct_header_t.parse(elf["_dct_blob"]))
+        header = ctx.dct_options.generation.header  # the layout's generation
+        if len(elf.get("_dct_blob", b"")) >= header.sizeof():  # the header is all dec_header reads
+            dct_model = dec_header(header.parse(elf["_dct_blob"]))
     if mcu_locations is not None:
         located_by = f"apps_locations of the current DCT in {mcu_locations[0]}"
         source_locations = mcu_locations[1]
