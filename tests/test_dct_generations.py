@@ -178,12 +178,14 @@ def test_sdk_override_in_bundle_toml(sample_copy: Path, sample_build: Any, tmp_p
     old_sha, new_sha = (hashlib.sha256(t.encode()).hexdigest().encode() for t in (text, sample_copy.read_text()))
     assert same["manifest.json"] == base["manifest.json"].replace(old_sha, new_sha)
     assert json.loads(same["manifest.json"])["board"]["sdk"] == "3.5.2"
-    # a generation without a codec yet: refused in one line naming it, nothing written
+    # another SDK: its generation's DCT (tests/test_dct_generations_build.py), the other images unchanged
     sample_copy.write_text('sdk = "3.3.1"\n' + text)
-    res = CliRunner().invoke(app, ["build", str(sample_copy), "--out", str(tmp_path / "o331")])
-    assert res.exit_code == 2 and "Traceback" not in res.output
-    assert "sdk 3.3.1: DCT generation 3.3.1 (388-byte header, copy chosen by is_current_dct)" in res.output
-    assert not (tmp_path / "o331").exists()
+    other = _built(sample_copy, tmp_path / "o331")
+    assert json.loads(other["manifest.json"])["board"]["sdk"] == "3.3.1"
+    assert other["mcu.bin"] != base["mcu.bin"]
+    dct1 = slice(0x4000, 0x8000)
+    assert other["mcu.bin"][:dct1.start] == base["mcu.bin"][:dct1.start]
+    assert other["mcu.bin"][dct1.stop:] == base["mcu.bin"][dct1.stop:]
     # an SDK without a DCT generation: refused listing the known ones
     sample_copy.write_text('sdk = "3.1.0"\n' + text)
     with pytest.raises(ConfigError, match=r"sdk: SDK '3.1.0' has no known DCT generation \(known: 3.1.1, 3.1.2, "):
