@@ -23,27 +23,8 @@ from bundler.dct.copies import choose_current, copy_status
 from bundler.dct.options import DctOptions
 from bundler.dct.toml_out import dct_to_toml
 from bundler.errors import ConfigError, InputError
+from dct_facts import AML, ENTRIES, TABLE
 
-ROOT = Path(__file__).resolve().parents[1]
-TABLE = json.loads((ROOT / "tools/sdkfacts/dct_layout.json").read_text())
-AML = "amlweems/wiced-history@"
-# table entry -> (an SDK version of that generation, include_bt, include_p2p, include_ota2)
-ENTRIES = {
-    AML + "v3.1.1": ("3.1.1", False, False, False),
-    AML + "v3.1.2": ("3.1.2", False, False, False),
-    AML + "v3.1.2+WICED_DCT_INCLUDE_BT_CONFIG": ("3.1.2", True, False, False),
-    AML + "v3.3.1": ("3.3.1", False, False, False),
-    "kamejoko80/wiced-emw3165@HEAD": ("3.3.1", False, False, False),
-    AML + "v3.3.1+WICED_DCT_INCLUDE_BT_CONFIG": ("3.3.1", True, False, False),
-    AML + "v3.4.0": ("3.4.0", False, False, False),
-    AML + "v3.4.0+WICED_DCT_INCLUDE_BT_CONFIG": ("3.4.0", True, False, False),
-    AML + "v3.5.2": ("3.5.2", False, False, False),
-    AML + "v3.5.2+WICED_DCT_INCLUDE_BT_CONFIG": ("3.5.2", True, False, False),
-    AML + "v3.5.2+WICED_DCT_INCLUDE_P2P_CONFIG": ("3.5.2", False, True, False),
-    AML + "v3.5.2+OTA2_SUPPORT": ("3.5.2", False, False, True),
-    AML + "v3.7.0": ("3.7.0", False, False, False),
-    "currantlabs/WICED-SDK-3.7.0-7@HEAD": ("3.7.0", False, False, False),
-}
 COPY = 0x4000
 BRCM = 0x4D435242
 VERSION_MAGIC = 0xDC0200CD
