@@ -9,7 +9,6 @@ import json
 import re
 import struct
 import tomllib
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ from bundler.dct.copies import choose_current, copy_status
 from bundler.dct.options import DctOptions
 from bundler.dct.toml_out import dct_to_toml
 from bundler.errors import ConfigError, InputError
+from dct_copy_cases import COPY, TWO_COPY_CASES, pack_copy
 from dct_facts import AML, ENTRIES, TABLE
 
-COPY = 0x4000
 BRCM = 0x4D435242
 VERSION_MAGIC = 0xDC0200CD
 
@@ -180,111 +179,20 @@ def test_prebuilt_dct_of_another_generation_refused_naming_both(tmp_path: Path) 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Two-copy images, packed by hand at the compiled offsets; CRCs from zlib
+# Two-copy images, packed by hand at the compiled offsets; CRCs from zlib (tests/dct_copy_cases.py)
 # ---------------------------------------------------------------------------------------------------------------
-def _sdk_crc(area: bytearray, zero: list[tuple[int, int]]) -> int:
-    """The SDK's crc32() (zlib CRC-32 without the final XOR) over the copy with the given bytes taken as 0."""
-    work = bytearray(area)
-    for at, n in zero:
-        work[at:at + n] = bytes(n)
-    return zlib.crc32(bytes(work)) ^ 0xFFFFFFFF
+@pytest.mark.parametrize("case", sorted(TWO_COPY_CASES))
+def test_two_copy_choice(case: str) -> None:
+    c = TWO_COPY_CASES[case]
+    which, reason = choose_current(c.copy1, c.copy2, COPY, F.GENERATIONS[c.generation])
+    assert which == c.expected, reason
+    assert re.search(c.why, reason), reason
 
 
-def _copy(entry: str, **values: int) -> bytes:
-    """A 16 KiB DCT copy of the generation of `entry`: header members and (3.7.0) version members by keyword
-    (version_* for platform_dct_version_t); 0xFF after used_size, as erased flash; crc=-1 computes the CRC."""
-    off = TABLE[entry]["offsetof"]
-    size = TABLE[entry]["sizeof"]["platform_dct_data_t"]
-    blob = bytearray(size) + b"\xff" * (COPY - size)
-    fmt = {"full_size": "<I", "used_size": "<I", "magic_number": "<I", "sequence": "<I", "crc32": "<I",
-           "write_incomplete": "<B", "is_current_dct": "<B", "initial_write": "<B", "app_valid": "<B",
-           "version_magic_number": "<I", "version_version": "<H", "version_crc32": "<I",
-           "version_initial_write": "<B", "version_sequence": "<B"}
-    values = {"full_size": COPY, "used_size": size, "magic_number": BRCM, "app_valid": 1, **values}
-    for k, v in values.items():
-        if k.startswith("version_"):
-            at = off["platform_dct_data_t.dct_version." + k[len("version_"):]]
-        else:
-            at = off["platform_dct_header_t." + k]
-        if v != -1:
-            struct.pack_into(fmt[k], blob, at, v)
-    if values.get("crc32") == -1:
-        at = off["platform_dct_header_t.crc32"]
-        struct.pack_into("<I", blob, at, _sdk_crc(blob, [(at, 4)]))
-    if values.get("version_crc32") == -1:
-        at = off["platform_dct_data_t.dct_version.crc32"]
-        zero = [(off["platform_dct_header_t.write_incomplete"], 1), (at, 4),
-                (off["platform_dct_data_t.dct_version.initial_write"], 1)]
-        struct.pack_into("<I", blob, at, _sdk_crc(blob, zero))
-    return bytes(blob)
-
-
-ERASED = b"\xff" * COPY
-
-
-@pytest.mark.parametrize(("c1", "c2", "expected"), [
-    ({"is_current_dct": 1}, {"is_current_dct": 1}, 1),  # copy 1 is tested first
-    ({"is_current_dct": 0}, {"is_current_dct": 1}, 2),
-    ({"is_current_dct": 1, "write_incomplete": 1}, {"is_current_dct": 1}, 2),
-    ({"is_current_dct": 1, "magic_number": 0}, {"is_current_dct": 1}, 2),
-    ({"is_current_dct": 0}, {"is_current_dct": 0}, None),
-    ({"is_current_dct": 1}, None, 1),
-    (None, {"is_current_dct": 1}, 2),
-])
-@pytest.mark.parametrize("entry", [AML + "v3.1.2", AML + "v3.3.1", AML + "v3.4.0"])
-def test_is_current_dct_rule(entry: str, c1: dict[str, int] | None, c2: dict[str, int] | None,
-                             expected: int | None) -> None:
-    gen = F.generation(ENTRIES[entry][0])
-    a = ERASED if c1 is None else _copy(entry, **c1)
-    b = ERASED if c2 is None else _copy(entry, **c2)
-    assert choose_current(a, b, COPY, gen)[0] == expected
-
-
-V = AML + "v3.7.0"
-GOOD = {"version_magic_number": VERSION_MAGIC, "version_version": 0x0370}
-
-
-@pytest.mark.parametrize(("c1", "c2", "expected", "why"), [
-    # both the factory form: copy 2's initial_write is tested first
-    ({**GOOD, "version_initial_write": 1}, {**GOOD, "version_initial_write": 1}, 2, "copy 2 has initial_write"),
-    ({**GOOD, "version_initial_write": 1}, {**GOOD, "version_sequence": 7, "version_crc32": -1}, 1,
-     "copy 1 has initial_write"),
-    ({**GOOD, "version_sequence": 5, "version_crc32": -1}, {**GOOD, "version_sequence": 6, "version_crc32": -1}, 2,
-     "sequence"),
-    ({**GOOD, "version_sequence": 6, "version_crc32": -1}, {**GOOD, "version_sequence": 5, "version_crc32": -1}, 1,
-     "sequence"),
-    ({**GOOD, "version_sequence": 6, "version_crc32": -1}, {**GOOD, "version_sequence": 6, "version_crc32": -1}, 1,
-     "same sequence"),
-    ({**GOOD, "version_sequence": 9, "version_crc32": 0x1234}, {**GOOD, "version_sequence": 1, "version_crc32": -1},
-     2, "does not match"),
-    # the CRC is taken with write_incomplete, crc32 and initial_write as 0: initial_write 1 with a real CRC is fine
-    ({**GOOD, "version_sequence": 3, "version_initial_write": 1, "version_crc32": -1},
-     {**GOOD, "version_sequence": 4, "version_crc32": -1}, 2, "sequence"),
-    # no valid version struct: accepted without a CRC, sequence 0
-    ({}, {**GOOD, "version_sequence": 1, "version_crc32": -1}, 2, "sequence"),
-    ({**GOOD, "version_version": 0x0380}, ERASED, 1, "no valid platform_dct_version_t"),
-    ({**GOOD, "version_version": 0x7FFF, "version_sequence": 4}, {}, 1, "same sequence 0"),
-    # the header check: used_size <= full_size, magic, write_incomplete 0 (is_current_dct is not looked at)
-    ({**GOOD, "version_initial_write": 1, "used_size": COPY + 1}, {**GOOD, "version_crc32": -1}, 2, "used_size"),
-    ({**GOOD, "version_initial_write": 1, "write_incomplete": 1}, {**GOOD, "version_crc32": -1}, 2, "write_inc"),
-    ({**GOOD, "version_initial_write": 1, "is_current_dct": 0}, ERASED, 1, "initial_write 1 with crc32 0"),
-    (ERASED, ERASED, None, "neither copy valid"),
-])
-def test_version_struct_rule(c1: Any, c2: Any, expected: int | None, why: str) -> None:
-    gen = F.generation("3.7.0")
-    a = c1 if isinstance(c1, bytes) else _copy(V, **c1)
-    b = c2 if isinstance(c2, bytes) else _copy(V, **c2)
-    which, reason = choose_current(a, b, COPY, gen)
-    assert which == expected, reason
-    assert re.search(why.replace("write_inc", "write_incomplete is 1"), reason), reason
-
-
-def test_header_crc_rule_from_compiled_offsets() -> None:
-    """3.5.2 again, packed at its compiled offsets (its rules are tested in depth in test_dct_config.py)."""
+def test_copy2_needs_its_crc() -> None:
+    """3.5.2: copy 2 in the factory form (crc32 0) is not valid (its rules in depth: test_dct_config.py)."""
     gen, e = F.generation("3.5.2"), AML + "v3.5.2"
-    assert choose_current(_copy(e, initial_write=1), _copy(e, sequence=9, crc32=-1), COPY, gen)[0] == 1
-    assert choose_current(_copy(e, sequence=2, crc32=-1), _copy(e, sequence=9, crc32=-1), COPY, gen)[0] == 2
-    assert not copy_status(_copy(e, initial_write=1), 2, COPY, gen).valid  # copy 2 always needs its CRC
+    assert not copy_status(pack_copy(e, initial_write=1), 2, COPY, gen).valid
 
 
 # ---------------------------------------------------------------------------------------------------------------

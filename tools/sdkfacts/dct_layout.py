@@ -164,14 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "".join(f"+{d}" for d in args.defines)
     found = {f"{label}@{rev}{suffix}": compile_rev(args.git_dir, rev, [f"-D{d}" for d in args.defines])
              for rev in args.revs}
-    if args.merge is None:
+    emit(found, args.merge)
+    return 0
+
+
+def emit(found: dict[str, Any], merge: Path | None) -> None:
+    """Print the results as JSON, or add them to (or refresh them in) the committed table `merge`."""
+    if merge is None:
         json.dump(found, sys.stdout, indent=1)
         sys.stdout.write("\n")
-    else:  # add to (or refresh in) the committed table
-        table = json.loads(args.merge.read_text()) if args.merge.exists() else {}
+    else:
+        table = json.loads(merge.read_text()) if merge.exists() else {}
         table.update(found)
-        args.merge.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
-    return 0
+        merge.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
 
 
 if __name__ == "__main__":
