@@ -278,7 +278,7 @@ def dct_decode(
     as_toml: bool = typer.Option(False, "--toml", help="print a [dct] table that rebuilds the same bytes"),
     as_json: bool = typer.Option(False, "--json", help="print the decoded fields as JSON"),
 ) -> None:
-    """Print every field of a WICED 3.5.2 DCT (secrets redacted unless --show-secrets)."""
+    """Print every field of a DCT of the layout's SDK, 3.1.1 - 3.7.0 (secrets redacted unless --show-secrets)."""
     import json
 
     from .dct.codec import decode_dct

@@ -14,6 +14,7 @@ from ..errors import InputError, hexsize
 from ..formats import dct as F
 from .codec import check_dct_blob
 from .copies import choose_current, copy_status
+from .generation import detect
 from .options import DctOptions, options_for_board
 
 if TYPE_CHECKING:
@@ -46,12 +47,18 @@ def load_dct_input(path: Path, board: str | Board) -> tuple[bytes, DctOptions, s
     """Read a DCT blob, a DCT ELF, an MCU image (raw .bin of exactly the board's flash size, or Intel HEX inside the
     MCU flash: the copy the SDK would use is taken, doc §2.2) or an SFLASH image (the DCT image component named by
     LUT entry DCT_DCT_IMAGE_INDEX: its ELF's one loadable segment). Returns (DCT bytes, options, a note saying what
-    was read). `board`: a Board, or a board layout's name or path."""
-    from ..inputs import read_image_file
+    was read, starting with the DCT's generation). `board`: a Board, or a board layout's name or path."""
     from ..layout import load_board
 
     board = load_board(board) if isinstance(board, str) else board
-    options = options_for_board(board)
+    data, options, note = _load(path, board, options_for_board(board))
+    found = detect(data)  # checked against the layout's generation already (check_dct_blob)
+    return data, options, (f"{found.sdk_text()} DCT; " if found else "") + note
+
+
+def _load(path: Path, board: Board, options: DctOptions) -> tuple[bytes, DctOptions, str]:
+    from ..inputs import read_image_file
+
     raw, base, fmt = read_image_file(Path(path), fill=board.mcu.fill)
     if fmt == "elf":
         data = read_dct_file(path)
