@@ -85,7 +85,7 @@ class Size(ParamType):
 
 
 class Choices(TyperChoice[str]):
-    """The values of a library constant (e.g. openocd.ADAPTERS), read only when help is shown or a value is
+    """The values of a library constant (e.g. linekit.ADAPTERS), read only when help is shown or a value is
     checked: `bundle -h` does not import the library module."""
 
     def __init__(self, module: str, name: str) -> None:
@@ -368,7 +368,7 @@ def keygen(
                                    "bundle openocd run/manifest.json -a jlink -o line-kit/ --pubkey keys/bundle-signing.pub"))
 def openocd_kit(
     manifest: Path = typer.Argument(..., help="manifest.json written by `bundle build`"),
-    adapter: str = typer.Option(..., "--adapter", "-a", click_type=Choices("openocd", "ADAPTERS"),
+    adapter: str = typer.Option(..., "--adapter", "-a", click_type=Choices("linekit", "ADAPTERS"),
                                 help="debug adapter (ftdi: Olimex ARM-USB-TINY-H)"),
     out: Path = typer.Option(..., "--out", "-o", help="kit folder (replaced as a whole)"),
     helper: Path = typer.Option(None, "--helper", help="sflash helper ELF to use instead of the built-in one "
@@ -381,7 +381,7 @@ def openocd_kit(
                                                    "(kit.sha256.sig; check with `bundle inspect KIT/ --pubkey`)"),
 ) -> None:
     """Write a folder that programs and verifies a board with OpenOCD (program.sh / program.bat)."""
-    from .openocd import make_kit
+    from .linekit import make_kit
 
     times: list[str] = []
     for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase, pubkey=pubkey,
@@ -417,7 +417,7 @@ def inspect_cmd(
 ) -> None:
     """Decode MCU and SFLASH images, DCTs, stored apps and filesystems; with --manifest, verify each file."""
     if len(paths) == 1 and paths[0].is_dir() and manifest is None:
-        from .openocd import KIT_SUMS, verify_kit
+        from .linekit import KIT_SUMS, verify_kit
 
         if (paths[0] / KIT_SUMS).is_file():  # a line kit: every file against kit.sha256, its signature with --pubkey
             for line in verify_kit(paths[0], pubkey):

@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 import bundler
 from bundler.cli import Size, app
 from bundler.inspect import KINDS
-from bundler.openocd import ADAPTERS
+from bundler.linekit import ADAPTERS
 
 from conftest import SAMPLE
 

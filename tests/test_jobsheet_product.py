@@ -214,7 +214,7 @@ def test_version_in_the_line_kit_log(tmp_path: Path) -> None:
 
     from emu.kitfixture import write_build
 
-    from bundler.openocd import make_kit
+    from bundler.linekit import make_kit
 
     manifest_path = write_build(tmp_path / "build")
     doc = json.loads(manifest_path.read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.openocd import make_kit
+from bundler.linekit import make_kit
 from emu.bridge import Bridge
 from emu.kitfixture import BOARD_SPI, write_build
 from emu.spinor import SpiNor

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bundler.cli import app
 from bundler.errors import ConfigError, InputError, OutputError, VerificationError
 from bundler.layout import load_board
-from bundler.openocd import ADAPTERS, chunks, make_kit, spi_settings
+from bundler.linekit import ADAPTERS, chunks, make_kit, spi_settings
 from emu.host import config_for
 from emu.kitfixture import BOARD_SPI, write_build
 from emu.stm32 import Wiring

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.openocd import ADAPTERS, make_kit
+from bundler.linekit import ADAPTERS, make_kit
 from emu.kitfixture import write_build
 
 pytestmark = pytest.mark.skipif(shutil.which("openocd") is None, reason="openocd not installed")

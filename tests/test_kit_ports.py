@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bundler.openocd import make_kit
+from bundler.linekit import make_kit
 from emu.kitfixture import BOARD_SPI, write_build
 
 

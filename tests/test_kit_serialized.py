@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from bundler.cli import app
 from bundler.errors import InputError, VerificationError
-from bundler.openocd import make_kit
+from bundler.linekit import make_kit
 from bundler.serialize import serialize
 from emu.bridge import Bridge
 from emu.spinor import SpiNor

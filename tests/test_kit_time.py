@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bundler.cli import app
 from bundler.linetime import PHASES, Estimate
-from bundler.openocd import make_kit
+from bundler.linekit import make_kit
 from emu.bridge import Bridge
 from emu.kitfixture import BOARD_SPI, write_build
 from emu.spinor import SpiNor

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 
 from bundler.cli import app
 from bundler.errors import OutputError, VerificationError
-from bundler.openocd import make_kit
+from bundler.linekit import make_kit
 from emu.kitfixture import BOARD_SPI, write_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def test_size_change_is_refused(tmp_path: Path) -> None:
 
 def test_packaged_helper_must_match_its_pin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A helper ELF changed in the installed package (same CRC-32 or not) is refused, not shipped."""
-    import bundler.openocd as openocd
+    import bundler.linekit.make as make
 
     manifest = write_build(tmp_path / "build")
     pkg = tmp_path / "pkg"
@@ -128,7 +128,7 @@ def test_packaged_helper_must_match_its_pin(tmp_path: Path, monkeypatch: pytest.
     class Files:
         def joinpath(self, name: str) -> Path:
             return pkg / name
-    monkeypatch.setattr(openocd.resources, "files", lambda _package: Files())
+    monkeypatch.setattr(make.resources, "files", lambda _package: Files())
     with pytest.raises(VerificationError, match="sflash_helper.elf: SHA-256 .* sflash_helper.elf.sha256 says"):
         make_kit(manifest, "stlink", tmp_path / "kit", spi=BOARD_SPI)
     assert not (tmp_path / "kit").exists()

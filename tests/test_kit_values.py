@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bundler.cli import app
-from bundler.openocd import make_kit, tcl_word
+from bundler.linekit import make_kit, tcl_word
 from emu.kitfixture import BOARD_SPI, plain_and_serialized_kits, write_build
 
 HOSTILE = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bundler.layout import LAYOUTS_DIR, load_board, load_chip
-from bundler.openocd import make_kit, spi_settings
+from bundler.linekit import make_kit, spi_settings
 from emu.bridge import Bridge
 from emu.host import Host, config_for
 from emu.kitfixture import BOARD_SPI, write_build

@@ -18,7 +18,7 @@ CONFIG_LOC = 0x20004020
 BUSY = 0xFFFFFFFF
 
 # Field order of sflash_helper_config_t (firmware/sflash_helper/sflash_helper.h), written by hand here as an
-# independent oracle for bundler/openocd.py's Construct declaration.
+# independent oracle for bundler/formats/sflash_helper.py's Construct declaration.
 CONFIG_FIELDS = (
     "magic", "version", "spi_base", "spi_rcc_enr", "spi_rcc_bit", "gpio_af", "sck_port", "sck_pin", "miso_port",
     "miso_pin", "mosi_port", "mosi_pin", "cs_port", "cs_pin", "spi_br", "spi_mode", "expected_jedec_id",

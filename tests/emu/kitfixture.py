@@ -79,7 +79,7 @@ def plain_and_serialized_kits(root: Path, name: str | None = None) -> dict[str, 
     from typer.testing import CliRunner
 
     from bundler.cli import app
-    from bundler.openocd import make_kit
+    from bundler.linekit import make_kit
 
     manifest = write_build(root / "build")
     if name is not None:
