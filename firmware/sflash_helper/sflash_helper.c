@@ -371,29 +371,48 @@ static int flash_compare(uint32_t address, const uint8_t *expect, uint32_t n)
     return 0;
 }
 
-/* Sector by sector: leave sectors that already hold the bytes; program in place when only 1->0 bit changes are
- * needed (e.g. after a chip erase); otherwise read the sector, erase it, merge the new bytes and program it back,
- * so bytes outside [address, +n) keep their contents. */
-static uint32_t write_erase_if_needed(uint32_t address, const uint8_t *src, uint32_t n)
+/* Sector by sector. `mode` WRITE_IF_NEEDED: leave sectors that already hold the bytes; program in place when only
+ * 1->0 bit changes are needed (e.g. after a chip erase); otherwise erase. WRITE_ALWAYS: erase every sector (no read
+ * when the range covers it whole). WRITE_BLANK: `src` is NULL and stands for 0xFF bytes: a sector is erased only
+ * when it is not blank. An erased sector that the range covers only in part is read first and its other bytes are
+ * programmed back. `erased` counts the sector erases. */
+enum write_mode { WRITE_IF_NEEDED, WRITE_ALWAYS, WRITE_BLANK };
+
+static uint32_t write_sectors(uint32_t address, const uint8_t *src, uint32_t n, enum write_mode mode,
+                              uint32_t *erased)
 {
     uint32_t sector = address & ~(cfg.sector_size - 1u);
     uint32_t offset = address - sector;
     while (n > 0u) {
         uint32_t len = cfg.sector_size - offset;
         if (len > n) len = n;
-        if (flash_read(sector, sector_buf, cfg.sector_size) != 0) return RESULT_READ_FAILED;
-        if (!needs_erase(&sector_buf[offset], src, len)) {
-            if (bytes_differ(&sector_buf[offset], src, len) && flash_program(sector + offset, src, len) != 0)
+        int whole = offset == 0u && len == cfg.sector_size;
+        int erase = 1;
+        if (!(mode == WRITE_ALWAYS && whole)) {
+            if (flash_read(sector, sector_buf, cfg.sector_size) != 0) return RESULT_READ_FAILED;
+            if (mode == WRITE_BLANK) erase = !all_erased(&sector_buf[offset], len);
+            else if (mode == WRITE_IF_NEEDED) erase = needs_erase(&sector_buf[offset], src, len);
+        }
+        if (!erase) {
+            if (src != NULL && bytes_differ(&sector_buf[offset], src, len) &&
+                flash_program(sector + offset, src, len) != 0)
                 return RESULT_WRITE_FAILED;
         } else {
             if (flash_sector_erase(sector) != 0) return RESULT_ERASE_FAILED;
-            memcpy(&sector_buf[offset], src, len);
-            if (flash_program(sector, sector_buf, cfg.sector_size) != 0) return RESULT_WRITE_FAILED;
+            (*erased)++;
+            if (whole) {
+                if (src != NULL && flash_program(sector, src, len) != 0) return RESULT_WRITE_FAILED;
+            } else {
+                if (src != NULL) memcpy(&sector_buf[offset], src, len);
+                else memset(&sector_buf[offset], 0xFF, len);
+                if (flash_program(sector, sector_buf, cfg.sector_size) != 0) return RESULT_WRITE_FAILED;
+            }
         }
-        src += len;
+        if (src != NULL) src += len;
         n -= len;
         sector += cfg.sector_size;
         offset = 0u;
+        kick_watchdog();
     }
     return RESULT_OK;
 }
@@ -467,6 +486,15 @@ static uint32_t run_command(uint32_t command, uint32_t address, uint32_t size)
         return r;
     }
 
+    if (command & CMD_ERASE_BLANK) {
+        /* no data: the range may be larger than the buffer; runs alone (other bits ignored) */
+        uint32_t erased = 0u;
+        if ((cfg.flags & HELPER_FLAG_UNPROTECT) && flash_unprotect() != 0) return RESULT_WRITE_FAILED;
+        uint32_t r = write_sectors(address, NULL, size, WRITE_BLANK, &erased);
+        put_u32(data_buffer, erased);
+        return r;
+    }
+
     if (size > HELPER_DATA_BUFFER_SIZE) return RESULT_SIZE_TOO_BIG_BUFFER;
 
     if (command & CMD_READ) return flash_read(address, data_buffer, size) == 0 ? RESULT_OK : RESULT_READ_FAILED;
@@ -478,7 +506,7 @@ static uint32_t run_command(uint32_t command, uint32_t address, uint32_t size)
     }
 
     if ((cfg.flags & HELPER_FLAG_UNPROTECT) &&
-        (command & (CMD_ERASE_CHIP | CMD_WRITE | CMD_WRITE_ERASE_IF_NEEDED)) && flash_unprotect() != 0)
+        (command & (CMD_ERASE_CHIP | CMD_WRITE | CMD_WRITE_ERASE_IF_NEEDED | CMD_ERASE_WRITE)) && flash_unprotect() != 0)
         return RESULT_WRITE_FAILED;
 
     if (command & CMD_ERASE_CHIP) {
@@ -496,8 +524,10 @@ static uint32_t run_command(uint32_t command, uint32_t address, uint32_t size)
 
     if ((command & CMD_WRITE) && flash_program(address, data_buffer, size) != 0) return RESULT_WRITE_FAILED;
 
-    if (command & CMD_WRITE_ERASE_IF_NEEDED) {
-        uint32_t r = write_erase_if_needed(address, data_buffer, size);
+    if (command & (CMD_WRITE_ERASE_IF_NEEDED | CMD_ERASE_WRITE)) {
+        uint32_t erased = 0u;
+        uint32_t r = write_sectors(address, data_buffer, size,
+                                   (command & CMD_ERASE_WRITE) ? WRITE_ALWAYS : WRITE_IF_NEEDED, &erased);
         if (r != RESULT_OK) return r;
     }
 

@@ -37,6 +37,12 @@
 #define CMD_CRC32_SFLASH            0x00000100u   /* CRC-32 of flash [sflash_address, +size) -> data[0..3] */
 #define CMD_CRC32_MEMORY            0x00000200u   /* CRC-32 of MCU memory [sflash_address, +size) -> data[0..3] */
 #define CMD_READ_ID                 0x00000400u   /* RDID -> data[0..3] and helper_config.jedec_id_read, no check */
+/* Sector-wise writing (the line kit's default: it erases only what the image or the old contents need). Both work
+ * per sector of [sflash_address, +size); bytes of a sector outside that range keep their contents. */
+#define CMD_ERASE_WRITE             0x00000800u   /* erase every sector, then program the buffer (with
+                                                   * POST_WRITE_VERIFY: then compare); size <= data_buffer_size */
+#define CMD_ERASE_BLANK             0x00001000u   /* blank-check every sector, erase those not all 0xFF; any size;
+                                                   * the number of sectors erased -> data[0..3] */
 
 /* Result codes. 0..7 are the SDK's. */
 #define RESULT_IN_PROGRESS          0xFFFFFFFFu
