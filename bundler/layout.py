@@ -54,6 +54,18 @@ class Region:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """A part's operation times from its datasheet (`[mcu.timing]`, `[chip.timing]`), for the line kit's time model
+    (bundler/linetime.py): name -> (typical, maximum) seconds, and the document they are from."""
+
+    figures: Mapping[str, tuple[float, float]]
+    source: str
+
+    def typical(self, name: str) -> float:
+        return self.figures[name][0]
+
+
+@dataclass(frozen=True)
 class McuLayout:
     part: str
     flash_base: int
@@ -65,6 +77,7 @@ class McuLayout:
     regions: tuple[Region, ...]
     part_number: str | None = None  # the orderable part fitted (what a programmer's device list names)
     also_supported: tuple[str, ...] = ()  # other orderable parts this layout fits (not the one fitted)
+    timing: Timing | None = None  # halfword_program, sector_erase_<KiB>k per sector size
 
     def region(self, name: str) -> Region:
         for region in self.regions:
@@ -128,6 +141,7 @@ class Chip:
     sector_size: int
     data: Mapping[str, Any] = field(default_factory=dict)  # the chip's table, as a manifest embeds it
     source: str = "inline"  # "installed": by name from chips.toml; "inline": a table in bundle.toml
+    timing: Timing | None = None  # sector_erase, page_program, chip_erase
 
 
 class _Table:
@@ -301,9 +315,29 @@ def _mcu(t: _Table) -> McuLayout:
         regions=tuple(sorted(regions, key=lambda r: r.start)),
         part_number=t._get("part_number", str, None),
         also_supported=tuple(_names(t, "also_supported")),
+        timing=_timing(t, ["halfword_program", *(f"sector_erase_{s // 1024}k" for s in sorted(set(sectors)))]),
     )
     t.done()
     return mcu
+
+
+def _timing(t: _Table, names: list[str]) -> Timing | None:
+    """The optional `timing` sub-table: each of `names` as [typical, maximum] seconds, and `source`."""
+    if "timing" not in t.data:
+        t.used.add("timing")
+        return None
+    tt = t.table("timing")
+    figures: dict[str, tuple[float, float]] = {}
+    for name in names:
+        pair = tt.list(name)
+        if len(pair) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair) \
+                or not 0 <= pair[0] <= pair[1]:
+            raise ConfigError(f"[{tt.where}] {name}: expected [typical, maximum] seconds, 0 <= typical <= maximum, "
+                              f"got {pair!r}", t.path)
+        figures[name] = (float(pair[0]), float(pair[1]))
+    timing = Timing(figures, tt.str("source"))
+    tt.done()
+    return timing
 
 
 def _names(t: _Table, key: str) -> list[str]:
@@ -421,6 +455,7 @@ def _chip(data: dict[str, Any], where: Path | str, source: str) -> Chip:
         sector_size=t.int("sector_size", 4096, minimum=1),
         data=data,
         source=source,
+        timing=_timing(t, ["sector_erase", "page_program", "chip_erase"]),
     )
     t.done()
     if chip.size % chip.sector_size:
