@@ -4,6 +4,11 @@
 # the WICED sflash_write mailbox protocol, then reads a CRC-32 of every artefact back from the target and compares
 # it with the manifest. Prints one line per step and a final PASS or FAIL line.
 #
+# Only what is needed is written (bundler/writeplan.py makes each image's operation list in kit_config.tcl): MCU
+# sectors holding data are erased and programmed, the other sectors of the image are blank-checked on the target
+# and erased only when not blank; the serial flash is written sector by sector the same way (or chip-erased first,
+# when `bundle openocd` found that faster). The final CRC-32s cover both images whole.
+#
 # A kit for a serialized run (`bundle serialize`: kit_units set) programs one unit per run, named by its serial
 # (kit_main SERIAL): the unit's bytes from units.csv go into every per-unit range of both chips, and each chip is
 # verified against the unit's own CRC-32. An unknown or missing serial is refused before the target is touched.
@@ -39,6 +44,12 @@ set kit_unit {}
 array set kit_cmd {
     initial_verify 0x01  erase_chip 0x02  write 0x04  post_write_verify 0x08  verify_chip_erasure 0x10
     read 0x40  write_erase_if_needed 0x80  crc32_sflash 0x100  crc32_memory 0x200  read_id 0x400
+    erase_write 0x800  erase_blank 0x1000
+}
+# helper command per serial-flash operation of kit_config.tcl (bundler/writeplan.py)
+array set kit_op_bits {
+    sector {erase_write post_write_verify}  program {write post_write_verify}
+    update {write_erase_if_needed post_write_verify}  blank {erase_blank}
 }
 
 array set kit_result_text {
@@ -285,21 +296,61 @@ proc kit_check {what code} {
     }
 }
 
-# Internal flash through OpenOCD's own stm32f2x driver. Must run before the helper is loaded: the flash
-# algorithm and verify_image use the SRAM work area at 0x20000000.
-proc kit_program_mcu {file base size} {
+# Internal flash through OpenOCD's own stm32f2x driver, sector runs with data only: `erase` {offset size} and
+# `write` {offset size file} operations. Must run before the helper is loaded: the flash algorithm and verify_image
+# use the SRAM work area at 0x20000000.
+proc kit_program_mcu {file base size ops} {
     set start [kit_ms]
     set image [kit_unit_file $file]
-    kit_say "MCU: $image -> [kit_hex $base] ($size bytes): erase + write"
-    if {[catch {flash write_image erase $image [kit_hex $base] bin} msg]} {
-        kit_fail "$image: flash write failed: $msg"
-    }
-    kit_say "MCU: $image: verify"
-    if {[catch {verify_image $image [kit_hex $base] bin} msg]} {
-        kit_fail "$image: verify_image failed: $msg"
+    set written 0
+    kit_say "MCU: $image -> [kit_hex $base] ($size bytes): sectors with data"
+    foreach op $ops {
+        lassign $op what off len part
+        set addr [kit_hex [expr {$base + $off}]]
+        if {$what eq "erase"} {
+            if {[catch {flash erase_address pad $addr $len} msg]} {
+                kit_fail "$image: erase at $addr ($len bytes) failed: $msg"
+            }
+            kit_say "MCU: erased $addr +$len"
+        } elseif {$what eq "write"} {
+            if {[catch {flash write_image $part $addr bin} msg]} {
+                kit_fail "$image: flash write at $addr ($part) failed: $msg"
+            }
+            if {[catch {verify_image $part $addr bin} msg]} {
+                kit_fail "$image: verify_image failed at $addr ($part): $msg"
+            }
+            incr written $len
+            kit_say "MCU: $part -> $addr ($len bytes) OK"
+        }
     }
     kit_patch_mcu $file
-    kit_say "MCU: $file: OK ([kit_secs $start])"
+    kit_say "MCU: $file: OK, $written bytes written ([kit_secs $start])"
+}
+
+# The sectors of the MCU image without data (`blank` {offset size crc}): the helper's CRC-32 of each against that of
+# an erased sector; one that differs (old contents) is erased. Runs with the helper loaded (erase uses no SRAM).
+proc kit_blank_mcu {file base ops} {
+    set checked 0
+    set erased 0
+    foreach op $ops {
+        lassign $op what off len crc
+        if {$what ne "blank"} {
+            continue
+        }
+        set addr [expr {$base + $off}]
+        incr checked
+        if {[kit_target_crc mcu $addr $len] != $crc} {
+            halt
+            if {[catch {flash erase_address pad [kit_hex $addr] $len} msg]} {
+                kit_fail "$file: erase at [kit_hex $addr] ($len bytes) failed: $msg"
+            }
+            incr erased
+            kit_say "MCU: $file: sector at [kit_hex $addr] was not blank (old contents): erased"
+        }
+    }
+    if {$checked} {
+        kit_say "MCU: $file: $checked sectors without data blank-checked, $erased erased"
+    }
 }
 
 proc kit_check_chip {} {
@@ -321,18 +372,26 @@ proc kit_erase_sflash {} {
     kit_say "SFLASH: chip erase OK ([kit_secs $start])"
 }
 
-# chunks: list of {offset length empty}; empty chunks (all 0xFF) are skipped when the chip was erased.
-proc kit_program_sflash {file base size chunks erased} {
-    global kit_cmd kit_timeout_ms kit_helper
+# ops: {what offset length} per range of the image (bundler/writeplan.py): `sector` (erase, program), `program`
+# (after a chip erase), `update` (SDK helper: erase-if-needed) send the bytes; `blank` erases only sectors not blank.
+proc kit_program_sflash {file base size ops} {
+    global kit_cmd kit_mb kit_timeout_ms kit_timeout_erase_ms kit_helper kit_op_bits
     set start [kit_ms]
-    set cmd [expr {$kit_cmd(write_erase_if_needed) | $kit_cmd(post_write_verify)}]
     set written 0
-    set skipped 0
+    set checked 0
+    set old 0
     kit_say "SFLASH: $file -> [kit_hex $base] ($size bytes)"
-    foreach chunk $chunks {
-        lassign $chunk off len empty
-        if {$empty && $erased} {
-            incr skipped $len
+    foreach op $ops {
+        lassign $op what off len
+        set cmd 0
+        foreach bit $kit_op_bits($what) {
+            set cmd [expr {$cmd | $kit_cmd($bit)}]
+        }
+        if {$what eq "blank"} {
+            kit_check "$file: blank check at offset [kit_hex $off]" \
+                [kit_command $cmd [expr {$base + $off}] $len $kit_timeout_erase_ms]
+            incr checked $len
+            incr old [kit_read32 $kit_mb(data)]
             continue
         }
         if {$len > $kit_helper(bufsize)} {
@@ -346,7 +405,8 @@ proc kit_program_sflash {file base size chunks erased} {
         lassign $r address offset rsize name
         kit_say "SFLASH: $file: $name at [kit_hex $address] ($rsize bytes) of unit [kit_unit_name]"
     }
-    kit_say "SFLASH: $file: OK, $written bytes written, $skipped bytes skipped (erased) ([kit_secs $start])"
+    set skipped [expr {$size - $written - $checked}]
+    kit_say "SFLASH: $file: OK, $written bytes written, $checked bytes blank-checked ($old sectors erased), $skipped bytes skipped (chip erased) ([kit_secs $start])"
     return $written
 }
 
@@ -370,9 +430,9 @@ proc kit_run {} {
     reset halt
 
     foreach a $kit_artefacts {
-        lassign $a file kind base size crc chunks
+        lassign $a file kind base size crc ops
         if {$kind eq "mcu"} {
-            kit_program_mcu $file $base $size
+            kit_program_mcu $file $base $size $ops
         }
     }
 
@@ -380,6 +440,12 @@ proc kit_run {} {
     set ours [kit_load_helper $kit_helper_elf $kit_helper_config]
     if {$ours} {
         kit_say "helper: running (bundle sflash_helper)"
+        foreach a $kit_artefacts {
+            lassign $a file kind base size crc ops
+            if {$kind eq "mcu"} {
+                kit_blank_mcu $file $base $ops
+            }
+        }
         kit_check_chip
     } else {
         kit_say "helper: running (SDK sflash_write: no JEDEC ID check, no target CRC)"
@@ -387,7 +453,7 @@ proc kit_run {} {
 
     set erased 0
     foreach a $kit_artefacts {
-        lassign $a file kind base size crc chunks
+        lassign $a file kind base size crc ops
         if {$kind ne "sflash"} {
             continue
         }
@@ -395,7 +461,7 @@ proc kit_run {} {
             kit_erase_sflash
             set erased 1
         }
-        kit_program_sflash $file $base $size $chunks $erased
+        kit_program_sflash $file $base $size $ops
     }
 
     if {$ours} {
@@ -408,7 +474,7 @@ proc kit_run {} {
             set unit " (unit [lindex $kit_unit 1])"
         }
         foreach a $kit_artefacts {
-            lassign $a file kind base size crc chunks
+            lassign $a file kind base size crc ops
             set crc [kit_expected_crc $i $crc]
             incr i
             set got [kit_target_crc $kind $base $size]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .stm32 import FLASH_BASE, FLASH_SECTORS, Board
+from .stm32 import FLASH_BASE, FLASH_SECTORS, MAILBOX_COMMAND, Board
 
 MOCK = Path(__file__).with_name("openocd_mock.tcl")
+CRC32_MEMORY, ERASE_BLANK = 0x200, 0x1000   # helper command bits (firmware/sflash_helper/sflash_helper.h)
 
 Hook = Callable[[str, list[str]], None]
 
@@ -45,6 +46,19 @@ class Bridge:
         self.bytes_sent = 0                           # written over the debug adapter
         self.mcu_sectors_erased: list[int] = []       # sizes, in erase order
         self.mcu_halfwords = 0                        # halfword program operations in internal flash
+        self.helper_commands: list[tuple[int, int, int]] = []   # (command, address, size) per helper `resume`
+
+    @property
+    def mcu_blank_checks(self) -> int:
+        """Helper CRC-32s of internal flash within one sector: the kit's blank checks (its verify spans the image)."""
+        def sector(a: int) -> int:
+            return next(i for i, (start, n) in enumerate(FLASH_SECTORS) if start <= a < start + n)
+        return sum(1 for c, a, n in self.helper_commands if c == CRC32_MEMORY and sector(a) == sector(a + n - 1))
+
+    def sflash_blank_checks(self, sector_size: int) -> int:
+        """Serial-flash sectors the ERASE_BLANK commands covered."""
+        return sum((a + n - 1) // sector_size - a // sector_size + 1
+                   for c, a, n in self.helper_commands if c == ERASE_BLANK)
 
     def _file(self, name: str) -> bytes:
         path = Path(name)
@@ -61,6 +75,9 @@ class Bridge:
         if cmd in ("init", "halt", "sleep", "reset"):
             return ""
         if cmd == "resume":
+            command = b.read32(MAILBOX_COMMAND)
+            if command:
+                self.helper_commands.append((command, b.read32(MAILBOX_COMMAND - 4), b.read32(MAILBOX_COMMAND - 8)))
             b.resume()
             return ""
         if cmd == "reg":
@@ -113,6 +130,18 @@ class Bridge:
                 b.write(at, bytes([b.read(at, 1)[0] & (value >> (8 * (i % width))) & 0xFF]))
             self.flash_fills.append((addr, width))
             self.mcu_halfwords += _num(args[3])
+            self.bytes_sent += width * _num(args[3])
+            return ""
+        if cmd == "flash" and args[0] == "erase_address":
+            # OpenOCD: the range must start and end on sector boundaries unless `pad` widens it to them
+            pad = args[1] == "pad"
+            addr, size = (_num(a) for a in args[2 if pad else 1:][:2])
+            hit = [(start, n) for start, n in FLASH_SECTORS if start < addr + size and addr < start + n]
+            if not pad and (hit[0][0] != addr or hit[-1][0] + hit[-1][1] != addr + size):
+                raise RuntimeError("erase_address: not on sector boundaries (use pad)")
+            for start, n in hit:
+                b.write(start, b"\xff" * n)
+                self.mcu_sectors_erased.append(n)
             return ""
         if cmd == "flash":
             assert args[0] == "write_image", args

@@ -1,7 +1,7 @@
 # A fake target for running kit_main inside real OpenOCD (Jim Tcl) without hardware: sourced after the kit's
 # scripts, it replaces the target commands with procs over a memory array. The "helper" answers every command
 # with OK, the configured JEDEC ID, and the expected CRC of the artefact at that address (+ fake_crc_delta): the
-# manifest's, or the unit's from units.csv in a serialized kit.
+# manifest's, or the unit's from units.csv in a serialized kit; an MCU sector without data reads blank.
 set fake_crc_delta 0
 array set fake_mem {}
 proc fake_set {addr value} { global fake_mem; set fake_mem([expr {$addr + 0}]) [expr {$value + 0}] }
@@ -36,13 +36,21 @@ proc resume {} {
     if {$cmd == 0x400} { fake_set 0x2000001c $kit_jedec_id }
     if {$cmd == 0x100 || $cmd == 0x200} {
         set i 0
+        set at [fake_get 0x20000010]
+        set n [fake_get 0x2000000c]
         foreach a $kit_artefacts {
-            lassign $a file kind base size crc
+            lassign $a file kind base size crc ops
             set crc [kit_expected_crc $i $crc]
             incr i
-            if {$base == [fake_get 0x20000010]} { fake_set 0x2000001c [expr {($crc + $fake_crc_delta) & 0xffffffff}] }
+            if {$base == $at && $size == $n} { fake_set 0x2000001c [expr {($crc + $fake_crc_delta) & 0xffffffff}] }
+            # an MCU sector without data: blank, as on a new board
+            foreach op $ops {
+                lassign $op what off len blank
+                if {$what eq "blank" && $blank ne "" && $base + $off == $at && $len == $n} { fake_set 0x2000001c $blank }
+            }
         }
     }
+    if {$cmd == 0x1000} { fake_set 0x2000001c 0 }
     fake_set 0x20000018 0
     fake_set 0x20000014 0
 }

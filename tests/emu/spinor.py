@@ -27,6 +27,7 @@ class SpiNor:
         self.page_programs = 0
         self.sector_erases = 0
         self.chip_erases = 0
+        self.read_bytes = 0    # data bytes READ (0x03) returned
         self.ignored: list[str] = []
 
     # ---- bus ----
@@ -63,6 +64,7 @@ class SpiNor:
             if n <= 4:
                 return 0xFF
             addr = int.from_bytes(bytes(self.cmd[1:4]), "big")
+            self.read_bytes += 1
             return self.mem[(addr + n - 5) % self.size]
         return 0xFF
 
