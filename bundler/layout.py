@@ -315,10 +315,15 @@ def _mcu(t: _Table) -> McuLayout:
         regions=tuple(sorted(regions, key=lambda r: r.start)),
         part_number=t._get("part_number", str, None),
         also_supported=tuple(_names(t, "also_supported")),
-        timing=_timing(t, ["halfword_program", *(f"sector_erase_{s // 1024}k" for s in sorted(set(sectors)))]),
+        timing=_timing(t, ["halfword_program", *(mcu_erase_key(s) for s in sorted(set(sectors)))]),
     )
     t.done()
     return mcu
+
+
+def mcu_erase_key(size: int) -> str:
+    """The [mcu.timing] figure for erasing a sector of `size` bytes: sector_erase_16k, ..."""
+    return f"sector_erase_{size // 1024}k"
 
 
 def _timing(t: _Table, names: list[str]) -> Timing | None:
