@@ -373,8 +373,9 @@ def openocd_kit(
     out: Path = typer.Option(..., "--out", "-o", help="kit folder (replaced as a whole)"),
     helper: Path = typer.Option(None, "--helper", help="sflash helper ELF to use instead of the built-in one "
                                                        "(e.g. the SDK's waf.sflash_write-NoOS-<platform>.elf)"),
-    no_chip_erase: bool = typer.Option(False, "--no-chip-erase", help="do not erase the whole serial flash first; "
-                                                                      "write every chunk with erase-if-needed"),
+    chip_erase: bool = typer.Option(None, "--chip-erase/--no-chip-erase",
+                                    help="serial flash: erase the whole chip first / write it sector by sector "
+                                         "(default: the faster by the kit's time model)"),
     pubkey: Path = typer.Option(None, "--pubkey", help="Ed25519 public key: refuse a manifest whose signature "
                                                        "(manifest.json.sig) does not verify"),
     sign: Path = typer.Option(None, "--sign", help="Ed25519 private key: also sign the kit's file list "
@@ -384,7 +385,7 @@ def openocd_kit(
     from .linekit import make_kit
 
     times: list[str] = []
-    for path in make_kit(manifest, adapter, out, helper, erase_chip=not no_chip_erase, pubkey=pubkey,
+    for path in make_kit(manifest, adapter, out, helper, erase_chip=chip_erase, pubkey=pubkey,
                          sign_key=sign, on_estimate=lambda e: times.extend(e.table())):
         typer.echo(str(path))
     typer.echo("\n".join(times))

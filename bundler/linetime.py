@@ -210,6 +210,7 @@ class Estimate:
     counts: BoardCounts
     seconds: dict[str, float]
     sources: tuple[str, ...]
+    other_total: float | None = None   # the other serial-flash erase's total, when the model compared both
 
     @property
     def total(self) -> float:
@@ -221,6 +222,9 @@ class Estimate:
         lines = [f"Estimated seconds per board ({self.adapter}, {self.chip}, {how}): {self.total:.1f} s", "",
                  "| phase | seconds |", "|---|---:|"]
         lines += [f"| {p} | {s:.2f} |" for p, s in self.seconds.items()]
+        if self.other_total is not None:
+            other = "sector by sector" if self.erase_chip else "chip erase"
+            lines += ["", f"The serial flash is written {how}, the faster by this model ({other}: {self.other_total:.1f} s)."]
         lines += ["", "Figures used:", *(f"- {s}" for s in self.sources)]
         return lines
 

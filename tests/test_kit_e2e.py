@@ -21,14 +21,14 @@ pytestmark = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not
 CMD_LOC = 0x20000014
 
 
-def kit_for(tmp_path: Path, **build: object) -> tuple[Path, Path]:
+def kit_for(tmp_path: Path, erase_chip: bool | None = None, **build: object) -> tuple[Path, Path]:
     manifest = write_build(tmp_path / "build", **build)
-    make_kit(manifest, "stlink", tmp_path / "kit", spi=BOARD_SPI)
+    make_kit(manifest, "stlink", tmp_path / "kit", spi=BOARD_SPI, erase_chip=erase_chip)
     return manifest, tmp_path / "kit"
 
 
 def test_kit_programs_board_and_passes(tmp_path: Path) -> None:
-    manifest, kit = kit_for(tmp_path)
+    manifest, kit = kit_for(tmp_path, erase_chip=True)
     nor = SpiNor(0x100000, 0xC22014)
     nor.mem[0x50000:0x50010] = b"\x00" * 16            # old data outside the image: chip erase clears it
     board = Board(nor)
@@ -42,10 +42,10 @@ def test_kit_programs_board_and_passes(tmp_path: Path) -> None:
     assert "CRC: sflash.bin: 0x" in run.text and "CRC: mcu.bin: 0x" in run.text
     assert "SFLASH: chip JEDEC ID 0xc22014 (MX25L8006E) OK" in run.text
     skipped = [line for line in run.output if "bytes skipped" in line][0]
-    assert "32768 bytes skipped" in skipped                  # chunks 0xC000..0x14000 are all 0xFF
-    # each SFLASH data command was 0x80|0x08, as the SDK's sflash_write_file does
+    assert "45056 bytes written" in skipped and "53248 bytes skipped" in skipped   # 13 sectors are all 0xFF
+    # after the chip erase each SFLASH data command was WRITE | POST_WRITE_VERIFY (0x04 | 0x08): nothing to erase
     commands = [int(c[2], 0) for c in run.calls if c[0] == "mww" and int(c[1], 0) == CMD_LOC]
-    assert {c for c in commands if c & 0x88} == {0x88}
+    assert {c for c in commands if c & 0x8C} == {0x0C}
 
 
 def _corrupt_before(command: int, action):  # type: ignore[no-untyped-def]
@@ -126,16 +126,20 @@ def test_sample_build_kit_programs_emulated_board(tmp_path: Path) -> None:
     assert board.read(FLASH_BASE, len(mcu)) == mcu
 
 
-def test_no_chip_erase_rewrites_only_what_differs(tmp_path: Path) -> None:
+def test_no_chip_erase_writes_sector_by_sector(tmp_path: Path) -> None:
+    """A board already holding the image: the sectors with data are erased and rewritten, stale bytes in a sector
+    the image leaves blank are erased, bytes past the image are left alone."""
     manifest = write_build(tmp_path / "build")
     make_kit(manifest, "ftdi", tmp_path / "kit", spi=BOARD_SPI, erase_chip=False)
     sflash = (tmp_path / "kit" / "sflash.bin").read_bytes()
     nor = SpiNor(0x100000, 0xC22014)
     nor.mem[:len(sflash)] = sflash
-    nor.mem[0x9000:0x9004] = b"\x00\x00\x00\x00"             # stale bytes inside the image (chunk at 0x8000)
+    nor.mem[0x9000:0x9004] = b"\x00\x00\x00\x00"             # stale bytes inside the image (blank sector 0x9000)
     nor.mem[0x80000:0x80004] = b"keep"                      # beyond the image: left alone
     run = Bridge(Board(nor), tmp_path / "kit").run()
     assert run.returncode == 0 and run.output[-1] == "PASS", run.text
     assert "chip erase" not in run.text and nor.chip_erases == 0
-    assert nor.sector_erases == 1                           # only the sector holding the stale bytes
+    assert nor.sector_erases == 11 + 1                      # the 11 sectors with data, the one with stale bytes
+    commands = [int(c[2], 0) for c in run.calls if c[0] == "mww" and int(c[1], 0) == CMD_LOC]
+    assert {c for c in commands if c & 0x1888} == {0x808, 0x1000}   # ERASE_WRITE | POST_WRITE_VERIFY, ERASE_BLANK
     assert bytes(nor.mem[:len(sflash)]) == sflash and bytes(nor.mem[0x80000:0x80004]) == b"keep"

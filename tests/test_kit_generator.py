@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bundler.cli import app
 from bundler.errors import ConfigError, InputError, OutputError, VerificationError
 from bundler.layout import load_board
-from bundler.linekit import ADAPTERS, chunks, make_kit, spi_settings
+from bundler.linekit import ADAPTERS, make_kit, spi_settings
 from emu.host import config_for
 from emu.kitfixture import BOARD_SPI, write_build
 from emu.stm32 import Wiring
@@ -44,8 +44,15 @@ def test_kit_for_each_adapter(tmp_path: Path, adapter: str) -> None:
     manifest = write_build(tmp_path / "build")
     before = {p.name: p.read_bytes() for p in (tmp_path / "build").iterdir()}
     files = make_kit(manifest, adapter, tmp_path / "kit")          # SPI settings from the board layout
-    assert {p.name for p in files} == KIT_FILES
     kit = tmp_path / "kit"
+    # plus one file per run of MCU sectors with data (write_build: sectors 0 and 3), what `flash write_image` writes
+    parts = {p.name for p in files} - KIT_FILES
+    assert KIT_FILES <= {p.name for p in files} and parts == {"mcu.part-000000.bin", "mcu.part-00c000.bin"}
+    mcu = (kit / "mcu.bin").read_bytes()
+    for name in parts:
+        part, at = (kit / name).read_bytes(), int(name[len("mcu.part-"):-len(".bin")], 16)
+        assert mcu[at:at + len(part)] == part and f"{{write {at} {len(part)} {name}}}" in \
+            (kit / "kit_config.tcl").read_text()
     assert {p.name: p.read_bytes() for p in (tmp_path / "build").iterdir()} == before   # originals untouched
     doc = json.loads(manifest.read_text())
     for art in doc["artefacts"]:
@@ -71,11 +78,6 @@ def test_helper_config_is_patched_from_layout_and_manifest(tmp_path: Path) -> No
     assert len(kit_elf) == len(orig) and sum(a != b for a, b in zip(kit_elf, orig)) <= 0x60
     words = " ".join(f"0x{int.from_bytes(expect[i:i + 4], 'little'):08x}" for i in range(0, 0x60, 4))
     assert f"set kit_helper_config {{{words}}}" in (tmp_path / "kit" / "kit_config.tcl").read_text()
-
-
-def test_chunks_flag_erased_ranges() -> None:
-    data = b"\x00" * 10 + b"\xff" * (16384 * 2 - 10) + b"\x01"
-    assert chunks(data) == [(0, 16384, False), (16384, 16384, True), (32768, 1, False)]
 
 
 def test_refusals(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(shutil.which("openocd") is None, reason="openocd
 FAKE = Path(__file__).resolve().parent / "emu" / "jim_fake_target.tcl"
 DUMMY = ["-c", "adapter driver dummy", "-c", "transport select jtag"]
 PROCS = ["kit_main", "kit_run", "kit_load_helper", "kit_write_config", "kit_command", "kit_program_mcu",
-         "kit_program_sflash", "kit_erase_sflash", "kit_target_crc", "kit_check_chip"]
+         "kit_program_sflash", "kit_blank_mcu", "kit_erase_sflash", "kit_target_crc", "kit_check_chip"]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,10 @@ def test_kit_main_in_jim(kits: dict[str, Path], delta: int, rc: int, last: str) 
     assert r.returncode == rc, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert lines[-1] == last
-    assert any(x.startswith("SFLASH: sflash.bin: OK, 65536 bytes written, 32768 bytes skipped (erased)")
-               for x in lines)
+    assert any(x.startswith("SFLASH: sflash.bin: OK, 45056 bytes written, 53248 bytes blank-checked (0 sectors "
+                            "erased) (") for x in lines)
+    assert "fake: flash erase_address pad 0x08000000 16384" in lines    # only the MCU sectors with data
+    assert "MCU: mcu.bin: 2 sectors without data blank-checked, 0 erased" in lines
 
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell")

@@ -23,7 +23,7 @@ SECTOR = 4096
 BUF = 16384
 
 INITIAL_VERIFY, ERASE_CHIP, WRITE, POST_VERIFY, VERIFY_ERASURE, READ, WRITE_EIN = 1, 2, 4, 8, 0x10, 0x40, 0x80
-CRC_SFLASH, CRC_MEMORY, READ_ID = 0x100, 0x200, 0x400
+CRC_SFLASH, CRC_MEMORY, READ_ID, ERASE_WRITE, ERASE_BLANK = 0x100, 0x200, 0x400, 0x800, 0x1000
 OK, ERASE_FAILED, VERIFY_FAILED, TOO_BIG_BUFFER, TOO_BIG_CHIP, WRITE_FAILED, READ_FAILED = 0, 1, 2, 3, 4, 6, 7
 JEDEC_MISMATCH, NOT_CONFIGURED = 8, 9
 
@@ -94,6 +94,37 @@ def test_erase_if_needed_keeps_bytes_outside_the_chunk() -> None:
     expect = bytearray(old)
     expect[SECTOR + 100:SECTOR + 100 + len(new)] = new
     assert bytes(nor.mem[:3 * SECTOR]) == bytes(expect)
+
+
+def test_erase_write_erases_every_sector_and_keeps_bytes_outside_the_range() -> None:
+    """ERASE_WRITE (the line kit's sector-by-sector write): each sector of the range is erased even when blank; a
+    sector the range covers in part gets its other bytes back."""
+    host, nor = make()
+    data = image(2 * SECTOR + 10, seed=7)
+    assert host.command(ERASE_WRITE | POST_VERIFY, 0, data) == OK
+    assert bytes(nor.mem[:len(data)]) == data and nor.sector_erases == 3       # blank chip: erased all the same
+    old = random.Random(8).randbytes(SECTOR)
+    nor.mem[4 * SECTOR:5 * SECTOR] = old
+    new = b"\x5a" * 100
+    assert host.command(ERASE_WRITE | POST_VERIFY, 4 * SECTOR + 50, new) == OK
+    assert bytes(nor.mem[4 * SECTOR:5 * SECTOR]) == old[:50] + new + old[150:] and nor.sector_erases == 4
+
+
+def test_erase_blank_erases_only_sectors_not_blank() -> None:
+    """ERASE_BLANK: no data sent, any size; only the sectors with a non-0xFF byte in the range are erased (their
+    bytes outside the range kept), and their number is returned in data[0]."""
+    host, nor = make()
+    nor.mem[2 * SECTOR + 7] = 0x00                 # old contents in sector 2
+    nor.mem[9 * SECTOR + 4000] = 0x12              # sector 9, past the end of the first range
+    nor.mem[30 * SECTOR] = 0x00                    # past both ranges: kept
+    assert host.command(ERASE_BLANK, 0, size=9 * SECTOR + 3000) == OK   # more than a buffer: no buffer used
+    assert host.data(4) == (1).to_bytes(4, "little") and nor.sector_erases == 1   # sector 9 is blank up to 3000
+    assert nor.mem[2 * SECTOR + 7] == 0xFF and nor.mem[9 * SECTOR + 4000] == 0x12
+    nor.mem[9 * SECTOR + 10] = 0x34                # sector 9, before the second range starts: kept
+    assert host.command(ERASE_BLANK, 9 * SECTOR + 100, size=2 * SECTOR) == OK
+    assert host.data(4) == (1).to_bytes(4, "little") and nor.sector_erases == 2
+    assert nor.mem[9 * SECTOR + 4000] == 0xFF and nor.mem[9 * SECTOR + 10] == 0x34 and nor.mem[30 * SECTOR] == 0
+    assert all(b == 0xFF for i, b in enumerate(nor.mem[:11 * SECTOR]) if i != 9 * SECTOR + 10)
 
 
 def test_chip_erase_then_write_and_read_back() -> None:

@@ -406,7 +406,8 @@ proc kit_program_sflash {file base size ops} {
         kit_say "SFLASH: $file: $name at [kit_hex $address] ($rsize bytes) of unit [kit_unit_name]"
     }
     set skipped [expr {$size - $written - $checked}]
-    kit_say "SFLASH: $file: OK, $written bytes written, $checked bytes blank-checked ($old sectors erased), $skipped bytes skipped (chip erased) ([kit_secs $start])"
+    set how [expr {$skipped ? ", $skipped bytes skipped (chip erased)" : ""}]
+    kit_say "SFLASH: $file: OK, $written bytes written, $checked bytes blank-checked ($old sectors erased)$how ([kit_secs $start])"
     return $written
 }
 

@@ -13,18 +13,17 @@ the kit and turned into a Tcl table; the MCU image is written with its per-unit 
 programmed over them, the SFLASH chunks get them in the helper's buffer, and both chips are verified against the
 unit's CRC-32s from units.csv.
 
-Modules: `values` (what may go into the scripts, quoting), `helper` (the RAM helper: wiring, config block, pin,
-chunks), `artefacts` (the images, verified reads), `units` (serialized runs: ranges, units.csv), `tclgen`
-(kit_config.tcl), `make` (`make_kit`: assembly and publishing), `verify` (kit.sha256, `verify_kit`).
+Modules: `values` (what may go into the scripts, quoting), `helper` (the RAM helper: wiring, config block, pin), `artefacts` (the images, verified reads), `units` (serialized runs: ranges, units.csv), `tclgen`
+(kit_config.tcl), `plan` (what is written: operations per image, chip erase or not, the time estimate), `make` (`make_kit`: assembly and publishing), `verify` (kit.sha256, `verify_kit`).
 """
 
 from __future__ import annotations
 
-from .helper import SPI_KEYS, chunks, helper_config, patch_helper, spi_settings, uses_sdk_helper
+from .helper import SPI_KEYS, helper_config, patch_helper, spi_settings, uses_sdk_helper
 from .make import ADAPTERS, make_kit
 from .units import blank_ranges
 from .values import safe_value, tcl_word
 from .verify import KIT_SUMS, kit_sums, verify_kit
 
 __all__ = ["ADAPTERS", "SPI_KEYS", "make_kit", "verify_kit", "KIT_SUMS", "kit_sums", "safe_value", "tcl_word",
-           "spi_settings", "helper_config", "patch_helper", "chunks", "uses_sdk_helper", "blank_ranges"]
+           "spi_settings", "helper_config", "patch_helper", "uses_sdk_helper", "blank_ranges"]

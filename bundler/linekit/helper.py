@@ -138,11 +138,6 @@ def patch_helper(elf_bytes: bytes, config: bytes, path: Path) -> tuple[bytes, bo
     return bytes(out), True
 
 
-def chunks(data: bytes, chunk: int = HELPER_BUFFER_SIZE, fill: int = 0xFF) -> list[tuple[int, int, bool]]:
-    """(offset, length, all_fill) per mailbox chunk: the Tcl script skips all-0xFF chunks after a chip erase."""
-    erased = bytes([fill]) * chunk
-    return [(off, len(data[off:off + chunk]), data[off:off + chunk] == erased[:len(data[off:off + chunk])])
-            for off in range(0, len(data), chunk)]
 
 def builtin_helper(path: Path) -> bytes:
     """The packaged helper, refused unless it is the build `firmware/sflash_helper/build.sh` pinned (its SHA-256

@@ -10,14 +10,15 @@ from typing import Any, Callable, Mapping
 from ..errors import InputError, OutputError, hexsize
 from ..formats.sflash_helper import config_words
 from ..inputs import MAX_KEY_BYTES, MAX_TEXT_BYTES, read_file
-from ..linetime import Estimate, count_board, estimate, helper_load_bytes
+from ..linetime import Estimate, helper_load_bytes
 from ..manifest import product_label
 from ..serialize import UNITS_CSV
 from ..signing import SIGNATURE_SUFFIX
 from .artefacts import read_artefacts
-from .helper import HELPER_NAME, builtin_helper, chunks, helper_config, patch_helper, spi_settings
+from .helper import HELPER_NAME, builtin_helper, helper_config, patch_helper, spi_settings
+from .plan import PlanImage, plan_kit
 from .tclgen import serial_tcl, tcl_config
-from .units import BLANK_SUFFIX, blank_ranges, serial_ranges, takes_unit_bytes, unit_table, units_csv_bytes
+from .units import BLANK_SUFFIX, blank_ranges, serial_ranges, unit_image, unit_table, units_csv_bytes
 from .values import safe_value
 from .verify import KIT_LOGS, KIT_SUMS, kit_sums
 
@@ -36,7 +37,7 @@ def _template(name: str) -> str:
 
 
 def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None = None, *,
-             spi: Mapping[str, Any] | None = None, erase_chip: bool = True, pubkey: Path | None = None,
+             spi: Mapping[str, Any] | None = None, erase_chip: bool | None = None, pubkey: Path | None = None,
              sign_key: Path | None = None, on_estimate: Callable[[Estimate], None] | None = None) -> list[Path]:
     """Write a production-line kit for `manifest_path`'s images into `out`; return the files written.
 
@@ -44,6 +45,8 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     built-in helper the SHA-256 pinned beside it. `spi` overrides the board layout's [sflash.spi] table (tests,
     boards without a layout entry). With `pubkey`, a manifest whose signature (manifest.json.sig) does not verify
     is refused before anything else; with `sign_key`, the kit's file list kit.sha256 is signed (kit.sha256.sig).
+    `erase_chip`: True chip-erases the serial flash first, False writes it sector by sector, None (default) takes
+    the faster by the time model (bundler/linekit/plan.py).
 
     The kit README ends with the board's time estimate (bundler/linetime.py); `on_estimate` is given it too."""
     from ..manifest import load_with_layouts
@@ -58,7 +61,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
 
         verify(manifest_path, pubkey)
     # checked against the manifest schema (the fields below are typed); the board it was built with
-    doc, _, board, _, _ = load_with_layouts(manifest_path)
+    doc, _, board, chip_layout, _ = load_with_layouts(manifest_path)
     safe_value(doc["name"], "name", manifest_path)
     kit_label = product_label(doc)  # the name (checked just now) and version/revision (manifest schema: safe text)
     chip = doc["chip"]
@@ -90,8 +93,8 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     csv_raw = units_csv_bytes(doc, manifest_path) if ranges else b""
     units = unit_table(units_csv, csv_raw, ranges, arts, images) if ranges else []
     files: dict[str, bytes] = {}
-    chunk_lists: dict[str, list[tuple[int, int, bool]]] = {}
     unit_files: dict[str, str] = {}
+    plan_images: list[PlanImage] = []
     for a in arts:
         data = images[a.file]
         if a.kind == "mcu" and any(r.file == a.file for r in ranges):
@@ -100,13 +103,20 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
             files[unit_files[a.file]] = blank_ranges(data, ranges, a.file)
         else:
             files[a.file] = data
-        if a.kind == "sflash":
-            chunk_lists[a.file] = [(o, n, e and not takes_unit_bytes(ranges, a.file, o, n)) for o, n, e in chunks(data)]
+        written = unit_files.get(a.file, a.file)
+        # the estimate is for the first unit of a serialized run (its bytes decide which pages hold data)
+        final = unit_image(data, ranges, units[0], a.file) if units else data
+        plan_images.append(PlanImage(a.file, a.kind, a.base, files[written], final,
+                                     tuple((r.offset, r.size) for r in ranges if r.file == a.file), written))
+    plan = plan_kit(plan_images, board=board, chip=chip_layout, adapter=adapter, page_size=settings["page_size"],
+                    prescaler=settings["prescaler"], helper_bytes=helper_load_bytes(helper_bytes), ours=_ours,
+                    erase_chip=erase_chip)
+    files.update(plan.parts)
     words = list(config_words.parse(config))
     files[HELPER_NAME] = helper_bytes
     unit_tcl = serial_tcl(ranges, units, unit_files) if ranges else []
-    files["kit_config.tcl"] = tcl_config(kit_label, arts, chunk_lists, words, chip_name, jedec_id, erase_chip,
-                                         unit_tcl).encode()
+    files["kit_config.tcl"] = tcl_config(kit_label, arts, {a.file: plan.tcl_ops(a.file) for a in arts}, words,
+                                         chip_name, jedec_id, plan.erase_chip, unit_tcl).encode()
     files["sflash_kit.tcl"] = _template("sflash_kit.tcl").encode()
     if ranges:
         files[UNITS_CSV] = csv_raw  # the bytes checked above: the run's record, and the table program.sh /
@@ -120,12 +130,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         for key, value in subst.items():
             text = text.replace(key, value)
         files[name] = text.encode() if name.endswith(".sh") else text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
-    counts = count_board([(a.kind, a.base, files.get(unit_files.get(a.file, a.file), a.data)) for a in arts],
-                         {i: chunk_lists[a.file] for i, a in enumerate(arts) if a.kind == "sflash"},
-                         sectors=board.mcu.sectors, flash_base=board.mcu.flash_base,
-                         helper_bytes=helper_load_bytes(helper_bytes), page_size=settings["page_size"],
-                         erase_chip=erase_chip, sdk_helper=not _ours)
-    board_time = estimate(counts, adapter, chip_name, settings["prescaler"])
+    board_time = plan.estimate
     files["README.md"] = (_template("README.md").rstrip("\n") + "\n\n## Time per board (this kit)\n\n"
                           + "\n".join(board_time.table()) + "\n").encode()
     files["manifest.json"], _ = read_file(manifest_path, max_size=MAX_TEXT_BYTES)

@@ -1,4 +1,5 @@
-"""kit_config.tcl: the kit's facts as Tcl data for sflash_kit.tcl (images, chunks, helper config, chip, units)."""
+"""kit_config.tcl: the kit's facts as Tcl data for sflash_kit.tcl (images and their write operations, helper
+config, chip, units)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def serial_tcl(ranges: list[KitRange], units: list[KitUnit], unit_files: Mapping
     return lines
 
 
-def tcl_config(kit_label: str, arts: list[KitArtefact], chunk_lists: dict[str, list[tuple[int, int, bool]]],
+def tcl_config(kit_label: str, arts: list[KitArtefact], ops: Mapping[str, str],
                 config_words: list[int], chip_name: str, jedec_id: int, erase_chip: bool,
                 serial: list[str]) -> str:
     lines = [
@@ -48,12 +49,12 @@ def tcl_config(kit_label: str, arts: list[KitArtefact], chunk_lists: dict[str, l
         f"set kit_erase_chip {1 if erase_chip else 0}",
         "set kit_timeout_ms 30000",
         "set kit_timeout_erase_ms 180000",
-        "# {file kind base size crc32 {{offset length all_0xFF} ...}}",
+        "# {file kind base size crc32 {operations}}: bundler/writeplan.py; MCU {erase|write|blank offset size [part"
+        " file | CRC-32 of an erased sector]}, SFLASH {sector|blank|program|update offset size}",
         "set kit_artefacts {",
     ]
     for a in arts:
-        chunk_text = " ".join(f"{{{o} {n} {int(e)}}}" for o, n, e in chunk_lists.get(a.file, []))
-        lines.append(f"    {{{a.file} {a.kind} 0x{a.base:08x} {a.size} 0x{a.crc32:08x} {{{chunk_text}}}}}")
+        lines.append(f"    {{{a.file} {a.kind} 0x{a.base:08x} {a.size} 0x{a.crc32:08x} {{{ops[a.file]}}}}}")
     lines.append("}")
     lines.extend(serial)
     lines.append("return  ;# OpenOCD echoes a sourced file's last result")

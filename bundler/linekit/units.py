@@ -193,8 +193,11 @@ def blank_ranges(data: bytes, ranges: list[KitRange], file: str) -> bytes:
     return bytes(out)
 
 
-def takes_unit_bytes(ranges: list[KitRange], file: str, offset: int, size: int) -> bool:
-    """True when [offset, offset + size) of `file` holds a per-unit range: such a chunk is always sent, even where
-    the base image is all 0xFF."""
-    return any(r.file == file and r.offset < offset + size and offset < r.offset + r.size for r in ranges)
+def unit_image(data: bytes, ranges: list[KitRange], unit: KitUnit, file: str) -> bytes:
+    """`file`'s bytes `data` with `unit`'s bytes in its per-unit ranges: what a board of that unit ends with."""
+    out = bytearray(data)
+    for r, value in zip(ranges, unit.values):
+        if r.file == file:
+            out[r.offset:r.offset + r.size] = value
+    return bytes(out)
 

@@ -65,6 +65,7 @@ class Board:
         self.spi_rx: int | None = None
         self.cs_level = 1
         self.spi_bytes = 0
+        self._pins_ok: bool | None = None   # SCK/MISO/MOSI in the wiring's alternate function (cleared on GPIO writes)
         self.uc.mmio_map(PERIPH_BASE, PERIPH_SIZE, self._mmio_read, None, self._mmio_write, None)
         self.uc.hook_add(UC_HOOK_MEM_READ, self._on_command_read, begin=MAILBOX_COMMAND, end=MAILBOX_COMMAND + 3)
         self.pc: int | None = None
@@ -156,6 +157,7 @@ class Board:
             return
         self.regs[addr] = value
         if GPIO_FIRST <= addr < GPIO_FIRST + 9 * GPIO_STRIDE:
+            self._pins_ok = None
             self._update_cs()
 
     def _pin_mode(self, port: int, pin: int) -> int:
@@ -174,8 +176,10 @@ class Board:
     def _spi_transfer(self, mosi: int) -> None:
         w = self.wiring
         cr1 = self._reg(w.spi_base)
-        pins_ok = all(self._pin_mode(p, n) == 2 and self._pin_af(p, n) == w.gpio_af for p, n in (w.sck, w.miso, w.mosi))
-        if cr1 & 0x44 == 0x44 and pins_ok:                      # SPE and MSTR
+        if self._pins_ok is None:
+            self._pins_ok = all(self._pin_mode(p, n) == 2 and self._pin_af(p, n) == w.gpio_af
+                                for p, n in (w.sck, w.miso, w.mosi))
+        if cr1 & 0x44 == 0x44 and self._pins_ok:                      # SPE and MSTR
             self.spi_rx = self.nor.xfer(mosi)
             self.spi_bytes += 1
         else:

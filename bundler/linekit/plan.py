@@ -5,14 +5,13 @@ estimate for the plan chosen."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
-from .layout import Board, Chip
-from .linetime import Estimate, KitImage, blank_crc, count_board, estimate
-from .writeplan import Op, mcu_plan, sflash_plan
-
-HELPER_BUFFER_SIZE = 16384  # data_buffer_size of the SDK helper and ours (STM32F2xx): one SFLASH command at most
+from ..layout import Board, Chip
+from ..linetime import Estimate, KitImage, blank_crc, count_board, estimate
+from ..writeplan import Op, mcu_plan, sflash_plan
+from .helper import HELPER_BUFFER_SIZE
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,7 @@ def plan_kit(images: Sequence[PlanImage], *, board: Board, chip: Chip, adapter: 
         if other.total < chosen.total:  # a tie keeps sector by sector: it leaves the rest of the chip as it is
             (ops, chosen), other = (other_ops, other), chosen
         alternative = other
+        chosen = replace(chosen, other_total=other.total)
     else:
         ops, chosen = build(True)
     parts: dict[str, bytes] = {}
@@ -96,4 +96,4 @@ def plan_kit(images: Sequence[PlanImage], *, board: Board, chip: Chip, adapter: 
     return KitPlan(chosen.erase_chip, ops, parts, names, {i.file: i.kind for i in images}, chosen, alternative)
 
 
-__all__ = ["HELPER_BUFFER_SIZE", "KitPlan", "PlanImage", "part_name", "plan_kit"]
+__all__ = ["KitPlan", "PlanImage", "part_name", "plan_kit"]
