@@ -148,3 +148,23 @@ def test_bench_product_counts_equal_the_emulator(tmp_path: Path) -> None:
     assert bridge.board.read(FLASH_BASE, len(mcu)) == mcu and bytes(nor.mem[:len(sflash)]) == sflash
     assert nor.sector_erases == len(sflash_data_sectors(sflash))
     assert bridge.mcu_sectors_erased == [n for _, n in mcu_data_sectors(mcu)]
+
+
+def test_sst_board_sector_by_sector(tmp_path: Path) -> None:
+    """The SST25VF080B powers up block-protected and takes one byte per program: ERASE_BLANK and ERASE_WRITE clear
+    the protection first (EWSR, WRSR), and the counts still equal the model's (one program per non-0xFF byte)."""
+    from emu.sst25 import SST25VF080B_ID, Sst25vf080b
+
+    manifest = write_build(tmp_path / "build", jedec_id=SST25VF080B_ID, chip_name="SST25VF080B", sflash_size=0xC000,
+                           layout="bcm943362wcd4-sst")
+    got: list[Estimate] = []
+    make_kit(manifest, "stlink", tmp_path / "kit", erase_chip=False, on_estimate=got.append)
+    nor = Sst25vf080b(strict_ewsr=True)
+    nor.mem[0xA000:0xA002] = b"\x00\x00"                   # old contents in a sector the image leaves blank
+    bridge = Bridge(Board(nor), tmp_path / "kit")
+    run = bridge.run()
+    assert run.returncode == 0 and run.output[-1] == "PASS", run.text
+    sflash = (tmp_path / "kit" / "sflash.bin").read_bytes()
+    assert bytes(nor.mem) == sflash + b"\xff" * (0x100000 - len(sflash))
+    assert nor.sector_erases == len(sflash_data_sectors(sflash)) + 1 and nor.chip_erases == 0
+    assert nor.page_programs == got[0].counts.sflash_page_programs == sum(1 for b in sflash if b != 0xFF)
