@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from .checksums import Linear32, crc32_raw, crc32_shift, hex32
 from .errors import ConfigError
 from .serialize.numbers import format_mac
-from .serialize.places import CRC_FIELD, MAC_FIELD, SERIAL_FIELD
+from .serialize.places import CRC_FIELDS, MAC_FIELD, SERIAL_FIELD
 from .serialize.result import UNITS_CSV, UNITS_DIR, Unit, UnitSums
 from .stream import Buffer, Content, Fill
 
@@ -134,7 +134,7 @@ class UnitTable:
         for p in self.recomputed:
             zeroed_dct = bytearray(p.dct)
             for r in p.ranges:
-                if r.name != CRC_FIELD:
+                if r.name not in CRC_FIELDS:
                     zeroed_dct[r.dct_offset:r.dct_offset + r.size] = bytes(r.size)
             z = dct_crc(bytes(zeroed_dct), copy_size)
             const ^= z << 32 * dct_slot[id(p)] ^ self._header_share(p, z, size) << 32 * slot[p.file]
@@ -161,7 +161,7 @@ class UnitTable:
 
     def _header_share(self, place: "DctPlace", crc: int, size: dict[str, int]) -> int:
         """Raw-CRC share, in its image's CRC, of the header CRC field holding `crc` (linear in `crc`)."""
-        r = next(r for r in place.ranges if r.name == CRC_FIELD)
+        r = next(r for r in place.ranges if r.name in CRC_FIELDS)
         return crc32_shift(crc32_raw(self.crc_bytes(crc)), size[r.file] - r.offset - r.size)
 
     def numbers(self, start: int, stop: int) -> Iterator[tuple[bytes, bytes, int]]:

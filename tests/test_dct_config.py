@@ -100,7 +100,7 @@ def test_sdk_style_keeps_crc_zero_and_initial_write() -> None:
 def test_computed_crc_matches_zlib() -> None:
     d = build_dct({"crc": "computed", "mfg_info": {"serial_number": "SN42"}}, HERE, OPT)
     assert u32(d, 0x14) == zlib_crc(d) != 0
-    assert dct_crc(d, 0x4000) == zlib_crc(d)
+    assert dct_crc(d, 0x4000, G352) == zlib_crc(d)
     assert copy_status(d, 2, 0x4000, G352).valid and copy_status(d, 2, 0x4000, G352).crc_ok
 
 

@@ -26,7 +26,6 @@ from .options import DctOptions
 # libraries/utilities/crc/crc.c: reflected CRC-32 (poly 0x04C11DB7), init 0xFFFFFFFF, no final XOR
 _crc32_sdk: Callable[[bytes], int] = crcmod.mkCrcFun(0x104C11DB7, initCrc=0xFFFFFFFF, rev=True, xorOut=0)
 
-_DEFAULT = F.GENERATIONS[F.DEFAULT_GENERATION]
 # 3.7.0 wiced_dct_minimal_check_dct_version (WICED/platform/MCU/wiced_dct_update.c): DCT_BOOTLOADER_SDK_UNKNOWN
 # (platform_dct.h) is never a valid version
 DCT_BOOTLOADER_SDK_UNKNOWN = 0x7FFF
@@ -62,7 +61,7 @@ def _taken_as_zero(gen: F.DctGeneration) -> list[tuple[int, int]]:
             (at + F.member_offset(F.platform_dct_version_t, "initial_write"), 1)]
 
 
-def dct_crc(copy: bytes, copy_size: int | None = None, gen: F.DctGeneration = _DEFAULT) -> int:
+def dct_crc(copy: bytes, copy_size: int | None, gen: F.DctGeneration) -> int:
     """CRC the SDK of `gen` computes over a DCT copy (3.5.2 `wiced_dct_check_crc_valid`, 3.7.0
     `wiced_dct_validate_and_determine_version`).
 
@@ -255,9 +254,3 @@ def dct_serial_fields(options: DctOptions) -> dict[str, tuple[int, int]]:
         out[dotted] = (off[section] + F.member_offset(struct, member), F.member_size(struct, member))
     return out
 
-
-def dct_crc_field() -> tuple[int, int]:
-    """(offset, size) of the 3.5.2 header's crc32 field in a DCT copy."""
-    field = crc_field(_DEFAULT)
-    assert field is not None
-    return field

@@ -1,7 +1,9 @@
 """Where the per-unit bytes are: the DCT's `mfg_info.serial_number` (char[20]) and `wifi_config.mac_address`
-(wiced_mac_t) - and, with `[dct] crc = "computed"`, the header's `crc32` - in BOTH places the DCT is stored: DCT
-copy 1 in the MCU image and the DCT image component in SFLASH (LUT entry DCT_DCT_IMAGE_INDEX -> its ELF's one
-loadable segment). Both are found in the built images and checked there; every DCT offset serialize uses is here."""
+(wiced_mac_t) - and, with `[dct] crc = "computed"`, the stored CRC (3.5.2: the header's `crc32`, 3.7.0:
+`platform_dct_version_t.crc32`; 3.1.1 - 3.4.0 have none) - in BOTH places the DCT is stored: DCT copy 1 in the MCU
+image and the DCT image component in SFLASH (LUT entry DCT_DCT_IMAGE_INDEX -> its ELF's one loadable segment). Both
+are found in the built images and checked there; every DCT offset serialize uses is here, at the offsets of the
+layout's DCT generation (bundler.dct.copies)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from ..dct.options import DctOptions
 
 SERIAL_FIELD, MAC_FIELD, CRC_FIELD = "mfg_info.serial_number", "wifi_config.mac_address", "header.crc32"
+VERSION_CRC_FIELD = "dct_version.crc32"  # 3.7.0: the CRC is in platform_dct_version_t
+CRC_FIELDS = (CRC_FIELD, VERSION_CRC_FIELD)
 
 
 @dataclass(frozen=True)
@@ -52,33 +56,35 @@ class DctPlace:
 
 
 def _crc_kind(dct: bytes, where: str, options: DctOptions) -> bool:
-    """True when this DCT carries a real CRC (to recompute per unit); False for the SDK factory form."""
-    from ..dct.copies import dct_crc
-    from ..formats.dct import platform_dct_header_t
+    """True when this DCT carries a real CRC (to recompute per unit); False for the SDK factory form and for a
+    generation without a CRC."""
+    from ..dct.copies import dct_crc, factory_form, stored_crc
 
-    hdr = platform_dct_header_t.parse(dct)
-    if hdr.crc32 == 0 and hdr.initial_write == 1:
+    gen = options.generation
+    stored = stored_crc(dct, gen)
+    if stored is None or factory_form(dct, gen):
         return False
-    if hdr.crc32 == dct_crc(dct, options.copy_size):
+    if stored == dct_crc(dct, options.copy_size, gen):
         return True
-    raise ConfigError(f"{where}: the DCT's crc32 0x{hdr.crc32:08X} is neither 0 with initial_write 1 (crc = \"sdk\") "
+    raise ConfigError(f"{where}: the DCT's crc32 0x{stored:08X} is neither 0 with initial_write 1 (crc = \"sdk\") "
                       "nor its CRC (crc = \"computed\"); a fixed [dct] crc value cannot be serialized")
 
 
 def find_places(bundle: Bundle, options: DctOptions) -> list[DctPlace]:
     """The DCT in the MCU image (copy 1) and in SFLASH (the DCT image component), each checked in the built bytes."""
     from ..build import MCU_BIN, SFLASH_BIN
-    from ..dct.copies import dct_crc_field, dct_serial_fields
+    from ..dct.copies import crc_field, dct_serial_fields
     from ..dct.locate import find_dct_in_sflash
 
     board = bundle.project.board
     fields = dct_serial_fields(options)
-    crc_off, crc_size = dct_crc_field()
+    crc_at = crc_field(options.generation)  # None: a generation without a CRC (recompute is then never True)
+    crc_name = VERSION_CRC_FIELD if options.generation.copy_rule == "version_crc" else CRC_FIELD
 
     def ranges(file: str, recompute: bool, locate: Callable[[int, int], tuple[int, int]]) -> tuple[PatchRange, ...]:
         wanted = [(SERIAL_FIELD, *fields[SERIAL_FIELD]), (MAC_FIELD, *fields[MAC_FIELD])]
-        if recompute:
-            wanted.append((CRC_FIELD, crc_off, crc_size))
+        if recompute and crc_at is not None:
+            wanted.append((crc_name, *crc_at))
         found = (PatchRange(name, file, *locate(off, size), size, off) for name, off, size in wanted)
         return tuple(sorted(found, key=lambda r: r.address))
 

@@ -83,10 +83,14 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
         mode = "full" if full else unit_files or ("hex" if computed else "none")
 
         sums = {a["file"]: a for a in bundle.manifest["artefacts"]}  # the base images' checksums, as built
+
+        def unit_crc(dct: bytes, copy_size: int) -> int:  # the CRC of the layout's DCT generation
+            return dct_crc(dct, copy_size, options.generation)
+
         table = UnitTable(places, [BaseImage(name, img, int(sums[name]["crc32"], 16), int(sums[name]["sum32"], 16))
                                    for name, img in images.items()],
                           SerialStart.parse(serial_start), serial_size, parse_mac(mac_start), options.copy_size,
-                          dct_crc)
+                          unit_crc)
         excluded = {}
         for name, img in images.items():  # one pass over each base image
             kept = complement_ranges(len(img), [(r.offset, r.size) for r in ranges if r.file == name])
