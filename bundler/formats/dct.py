@@ -438,8 +438,6 @@ GENERATIONS: Final = {
     )
 }
 DEFAULT_GENERATION: Final = "3.5.2"
-# Fixed sections of the 3.5.2 platform_dct_data_t, in order
-FIXED_SECTIONS: Final = GENERATIONS[DEFAULT_GENERATION].fixed
 FIXED_SIZE: Final = 7600  # sizeof(platform_dct_data_t) without optional sections
 
 
