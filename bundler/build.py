@@ -66,9 +66,10 @@ def _dct_image_file(project: Project) -> _DctFile | None:
 
 
 def _dct(project: Project, dct_file: _DctFile | None) -> tuple[bytes, Source, int]:
-    """DCT copy 1 (used bytes), where it came from, and its header's crc32 field. With `dct_image` a file and no
+    """DCT copy 1 (used bytes), where it came from, and its stored CRC field. With `dct_image` a file and no
     [dct] table, copy 1 is that file's DCT (SFLASH and internal flash then hold the same configuration); with both,
     they must agree."""
+    from .dct import generation
     from .dct.config import build_dct
     from .dct.copies import stored_crc
     from .dct.options import options_for_board
@@ -76,6 +77,7 @@ def _dct(project: Project, dct_file: _DctFile | None) -> tuple[bytes, Source, in
     board = project.board
     if dct_file is not None and not project.dct:
         used, source = dct_file.dct, dct_file.source
+        generation.check(used, options_for_board(board).sdk, source.file)  # another SDK's DCT: refused naming both
     else:
         used = build_dct(project.dct, project.base_dir, options_for_board(board))
         if "file" in project.dct:

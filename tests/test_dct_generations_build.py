@@ -256,3 +256,24 @@ def _split_dct(text: str) -> tuple[str, str, str]:
     start = next(i for i, line in enumerate(lines) if table(line, True))
     end = next((i for i in range(start, len(lines)) if table(lines[i], False)), len(lines))
     return "".join(lines[:start]), "".join(lines[start:end]), "".join(lines[end:])
+
+
+def test_dct_image_file_of_another_generation_refused_naming_both(sample_copy: Path, tmp_path: Path) -> None:
+    """[sflash] dct_image given as a file (no [dct]): its DCT must be the layout's generation."""
+    from bundler.config import load_project
+    from bundler.dct.image import dct_image_elf
+
+    dct37 = build_dct({}, tmp_path, DctOptions(sdk="3.7.0"))
+    (sample_copy.parent / "DCT.elf").write_bytes(dct_image_elf(load_project(sample_copy).board, dct37))
+    text = sample_copy.read_text()
+    text = text[:text.index("[dct]")].replace('dct_image = "generated"', 'dct_image = "DCT.elf"')
+    sample_copy.write_text(text)
+    runner = CliRunner()
+    res = runner.invoke(app, ["build", str(sample_copy), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "\n" not in res.output.strip(), res.output
+    assert "DCT.elf" in res.output and "the DCT is SDK 3.7.0" in res.output and "layout's SDK is 3.5.2" in res.output
+    assert not (tmp_path / "o").exists()
+    sample_copy.write_text('sdk = "3.7.0"\n' + text)
+    res = runner.invoke(app, ["build", str(sample_copy), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "mcu.bin").read_bytes()[0x4000:0x4000 + len(dct37)] == dct37
