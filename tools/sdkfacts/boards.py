@@ -1,6 +1,6 @@
 """Read every STM32 platform of a WICED SDK tree and print the numbers a board layout takes, with the file of each.
 
-Usage: python tools/sdkfacts/boards.py GIT_DIR REV [--label NAME] [--merge TABLE.json]
+Usage: python tools/sdkfacts/boards.py GIT_DIR REV --sdk VERSION [--label NAME] [--merge TABLE.json]
 (prints JSON on stdout, or adds it to TABLE.json; tools/sdkfacts/README.md lists the runs that made the table)
 
 GIT_DIR is a mirror of a full SDK tree, one with platforms/ (the search tool's fetch of
@@ -25,12 +25,13 @@ committed output (tools/sdkfacts/boards.json) is what tests/test_boards.py check
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from facts_table import add_common, emit, label
 
 STM32_FAMILY = re.compile(r"^STM32F\dxx$")
 DCT_DEFINES = {"WICED_DCT_INCLUDE_BT_CONFIG": "include_bt", "WICED_DCT_INCLUDE_P2P_CONFIG": "include_p2p",
@@ -199,24 +200,12 @@ def tree_facts(git_dir: Path, rev: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("git_dir", type=Path)
+    add_common(parser)
     parser.add_argument("rev")
-    parser.add_argument("--label", default=None, help="key prefix in the output (default: the mirror's name)")
     parser.add_argument("--sdk", required=True, help="the SDK version of the tree (e.g. 3.7.0)")
-    parser.add_argument("--merge", type=Path, default=None, help="add the results to this JSON table instead of "
-                        "printing them")
     args = parser.parse_args(argv)
-    label = args.label or args.git_dir.resolve().parent.name.replace("+", "/")
-    found = {f"{label}@{args.rev}": {"sdk": args.sdk, **tree_facts(args.git_dir, args.rev)}}
-    if args.merge is None:
-        json.dump(found, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:  # add to (or refresh in) the committed table
-        table = json.loads(args.merge.read_text()) if args.merge.exists() else {}
-        table.update(found)
-        args.merge.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
+    emit({f"{label(args)}@{args.rev}": {"sdk": args.sdk, **tree_facts(args.git_dir, args.rev)}}, args.merge)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

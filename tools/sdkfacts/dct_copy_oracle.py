@@ -32,7 +32,8 @@ from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc
 from unicorn.arm_const import UC_ARM_REG_LR, UC_ARM_REG_R0, UC_ARM_REG_SP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dct_layout import GCC_FLAGS, _git, emit, extract  # noqa: E402  (same folder)
+from dct_layout import GCC_FLAGS, _git, extract  # noqa: E402  (same folder)
+from facts_table import add_common, emit, label  # noqa: E402
 
 DCT1, DCT2, COPY = 0x08004000, 0x08008000, 0x4000
 CODE, RAM = 0x08040000, 0x20000000
@@ -188,17 +189,13 @@ def run(git_dir: Path, rev: str, cases_dir: Path, generation: str) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("git_dir", type=Path)
+    add_common(parser)
     parser.add_argument("rev")
     parser.add_argument("cases_dir", type=Path)
     parser.add_argument("--generation", required=True, choices=sorted(GENERATION_RULE),
                         help="the DCT generation of REV (bundler.formats.dct.GENERATIONS)")
-    parser.add_argument("--label", default=None, help="key prefix in the output (default: the mirror's name)")
-    parser.add_argument("--merge", type=Path, default=None, help="add the result to this JSON table")
     args = parser.parse_args(argv)
-    label = args.label or args.git_dir.resolve().parent.name.replace("+", "/")
-    found = {f"{label}@{args.rev}": run(args.git_dir, args.rev, args.cases_dir, args.generation)}
-    emit(found, args.merge)
+    emit({f"{label(args)}@{args.rev}": run(args.git_dir, args.rev, args.cases_dir, args.generation)}, args.merge)
     return 0
 
 

@@ -15,7 +15,6 @@ The committed output (tools/sdkfacts/dct_layout.json) is what tests/test_dct_gen
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from elftools.elf.elffile import ELFFile
+from facts_table import add_common, emit, label
 
 ROOTS = ("platform_dct.h", "wiced_result.h", "wiced_apps_common.h")  # wiced_result_t is used by the last
 # Types reported: every struct typedef of these headers (and the wwd types the DCT embeds)
@@ -152,32 +152,15 @@ def compile_rev(git_dir: Path, rev: str, defines: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("git_dir", type=Path)
+    add_common(parser)
     parser.add_argument("revs", nargs="+")
-    parser.add_argument("--label", default=None, help="key prefix in the output (default: the mirror's name)")
     parser.add_argument("-D", dest="defines", action="append", default=[], help="extra define (e.g. "
                         "WICED_DCT_INCLUDE_BT_CONFIG)")
-    parser.add_argument("--merge", type=Path, default=None, help="add the results to this JSON table instead of "
-                        "printing them")
     args = parser.parse_args(argv)
-    label = args.label or args.git_dir.resolve().parent.name.replace("+", "/")
     suffix = "".join(f"+{d}" for d in args.defines)
-    found = {f"{label}@{rev}{suffix}": compile_rev(args.git_dir, rev, [f"-D{d}" for d in args.defines])
-             for rev in args.revs}
-    emit(found, args.merge)
+    emit({f"{label(args)}@{rev}{suffix}": compile_rev(args.git_dir, rev, [f"-D{d}" for d in args.defines])
+          for rev in args.revs}, args.merge)
     return 0
-
-
-def emit(found: dict[str, Any], merge: Path | None) -> None:
-    """Print the results as JSON, or add them to (or refresh them in) the committed table `merge`."""
-    if merge is None:
-        json.dump(found, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        table = json.loads(merge.read_text()) if merge.exists() else {}
-        table.update(found)
-        merge.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
-
 
 if __name__ == "__main__":
     sys.exit(main())
