@@ -10,9 +10,11 @@ platforms/<P>/<P>.mk whose HOST_MCU_FAMILY is an STM32 family the script reads, 
 * the platform makefile: MCU family, variant and part number, APPS_LUT_HEADER_LOC and APPS_START_SECTOR (the
   multi-app serial-flash look-up table), the DCT sections its GLOBAL_DEFINES enable;
 * the platform's platform.h: whether WICED_PLATFORM_INCLUDES_SPI_FLASH is defined (the serial-flash driver is
-  built only then), and its README.txt: the serial flash's size in Mbit and part number where it states them;
+  built only then); its platform.c: the serial flash's SPI peripheral, pins, speed and clock mode
+  (`wiced_spi_flash`, platform_spi_peripherals, platform_gpio_pins); its README.txt: the serial flash's size in Mbit and part number where it states them;
 * WICED/platform/MCU/<family>/GCC/<variant>/memory_with_bootloader.ld (the memory map of a build with bootloader
-  and DCT, which <family>.mk selects by variant): every MEMORY region's origin and length;
+  and DCT, which <family>.mk selects by variant): every MEMORY region's origin and length, evaluated by
+  arm-none-eabi-ld (binutils) in a scratch folder outside the repository;
 * WICED/platform/MCU/<family>/WAF/waf_platform.c: the internal-flash sectors the bootloader erases before it
   copies a stored app (PLATFORM_APP_START_SECTOR .. PLATFORM_APP_END_SECTOR, chosen by the variant's define from
   <family>.mk);
@@ -28,6 +30,7 @@ import argparse
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +41,7 @@ DCT_DEFINES = {"WICED_DCT_INCLUDE_BT_CONFIG": "include_bt", "WICED_DCT_INCLUDE_P
                "OTA2_SUPPORT": "include_ota2"}
 C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 MK_ASSIGN = re.compile(r"^\s*([A-Z0-9_]+)\s*(:=|\+=|=|\?=)\s*(.*?)\s*$")
-LD_REGION = re.compile(r"(\w+)\s*\([rwx]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9A-Fa-f]+|\d+)\s*,\s*LENGTH\s*=\s*"
-                       r"(0x[0-9A-Fa-f]+|\d+)\s*([KkMm]?)")
+LD_REGION_NAME = re.compile(r"(\w+)\s*\([rwx!]+\)\s*:\s*ORIGIN\b")
 MBIT_FLASH = re.compile(r"(\d+)\s*Mbit\b[^\n]*\bflash|flash\b[^\n]*?(\d+)\s*Mbit", re.I)
 FLASH_PART = re.compile(r"\b((?:MX25|MX66|SST25|W25Q|N25Q|EN25|IS25)[0-9A-Z-]+)")
 
@@ -80,14 +82,24 @@ def variant_defines(family_mk: str) -> dict[str, str]:
 
 
 def memory_regions(ld: str) -> dict[str, list[int]]:
-    """The MEMORY block of a GNU ld script (comments removed): region -> [origin, length]."""
-    text = C_COMMENT.sub(" ", ld)
-    block = re.search(r"\bMEMORY\s*\{(.*?)\}", text, re.S)
-    regions: dict[str, list[int]] = {}
-    for name, origin, length, unit in LD_REGION.findall(block.group(1) if block else ""):
-        scale = {"": 1, "k": 1024, "m": 1024 * 1024}[unit.lower()]
-        regions[name] = [int(origin, 0), int(length, 0) * scale]
-    return regions
+    """The MEMORY regions of a GNU ld script: region -> [origin, length], as arm-none-eabi-ld itself evaluates
+    them (the script INCLUDEd by a probe script that defines ORIGIN()/LENGTH() of each region as symbols, linked in
+    a scratch folder, the symbols read back with arm-none-eabi-nm). The region names come from the MEMORY block."""
+    block = re.search(r"\bMEMORY\s*\{(.*?)\}", C_COMMENT.sub(" ", ld), re.S)
+    names = LD_REGION_NAME.findall(block.group(1)) if block else []
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="sdkfacts-") as tmp:
+        work = Path(tmp)
+        (work / "memory.ld").write_text(ld)
+        (work / "probe.ld").write_text("INCLUDE memory.ld\nSECTIONS { .text : { *(.text) } }\n" + "".join(
+            f"__origin_{i} = ORIGIN({n});\n__length_{i} = LENGTH({n});\n" for i, n in enumerate(names)))
+        subprocess.run(["arm-none-eabi-as", "-o", str(work / "empty.o")], input=b"", check=True)
+        subprocess.run(["arm-none-eabi-ld", "-T", "probe.ld", "-o", "probe.elf", "empty.o"], cwd=work, check=True)
+        symbols = {sym: int(value, 16) for value, _kind, sym in (
+            line.split() for line in subprocess.run(["arm-none-eabi-nm", str(work / "probe.elf")], check=True,
+                                                    capture_output=True, text=True).stdout.splitlines())}
+    return {n: [symbols[f"__origin_{i}"], symbols[f"__length_{i}"]] for i, n in enumerate(names)}
 
 
 def app_erase_sectors(waf: str, define: str | None) -> list[int] | None:
@@ -123,6 +135,29 @@ def app_erase_sectors(waf: str, define: str | None) -> list[int] | None:
     return None if start is None or end is None else [start, end]
 
 
+def spi_flash_wiring(platform_c: str, platform_h: str) -> dict[str, Any] | None:
+    """platform.c's `wiced_spi_flash` device: its SPI peripheral, chip select, speed and mode flags, and the pins of
+    that peripheral (platform_spi_peripherals[port] -> platform_gpio_pins[...] = { GPIOx, n }) as "PA5"."""
+    text = C_COMMENT.sub(" ", platform_c)
+    device = re.search(r"wiced_spi_device_t\s+wiced_spi_flash\s*=\s*\{(.*?)\};", text, re.S)
+    if device is None:
+        return None
+    field = lambda body, name: re.search(rf"\.{name}\s*=\s*(?:\(\s*\w+\s*\)\s*)?([^,\n]+?)\s*,?\s*$", body, re.M)
+    port, cs = field(device.group(1), "port").group(1), field(device.group(1), "chip_select").group(1)
+    cs = (_c_define(platform_h, cs) or cs).strip("( )")  # WICED_SPI_FLASH_CS -> ( WICED_GPIO_5 )
+    pins = {m.group(1): f"P{m.group(2)}{int(m.group(3))}"
+            for m in re.finditer(r"\[\s*(\w+)\s*\]\s*=\s*\{\s*GPIO([A-K])\s*,\s*(\d+)\s*\}", text)}
+    table = text[text.index("platform_spi_peripherals"):]
+    entry = table[re.search(rf"\[\s*{port}\s*\]\s*=", table).end():]
+    def pin(name: str) -> str:
+        return pins[re.search(rf"\.{name}\s*=\s*&platform_gpio_pins\[\s*(\w+)\s*\]", entry).group(1)]
+    mode = field(device.group(1), "mode").group(1)
+    return {"peripheral": field(entry, "port").group(1), "gpio_af": field(entry, "gpio_af").group(1),
+            "sck": pin("pin_clock"), "miso": pin("pin_miso"), "mosi": pin("pin_mosi"), "cs": pins[cs],
+            "speed": int(field(device.group(1), "speed").group(1)),
+            "mode": sorted(re.findall(r"SPI_CLOCK_\w+", mode))}
+
+
 def _c_define(text: str, name: str) -> str | None:
     m = re.search(rf"^\s*#\s*define\s+{name}\b[ \t]*\(?\s*([^)\n]*?)\s*\)?\s*$", C_COMMENT.sub(" ", text), re.M)
     return None if m is None else m.group(1)
@@ -153,6 +188,11 @@ def platform_facts(git_dir: Path, rev: str, name: str, mk_text: str) -> dict[str
     header = _show(git_dir, rev, header_path) or ""
     facts["spi_flash"] = _c_define(header, "WICED_PLATFORM_INCLUDES_SPI_FLASH") is not None
     sources["spi_flash"] = header_path
+    source_path = f"platforms/{name}/platform.c"
+    facts["spi_flash_wiring"] = spi_flash_wiring(_show(git_dir, rev, source_path) or "", header) \
+        if facts["spi_flash"] else None
+    if facts["spi_flash_wiring"]:
+        sources["spi_flash_wiring"] = source_path
     readme_path = f"platforms/{name}/README.txt"
     readme = _show(git_dir, rev, readme_path) or ""
     mbit = MBIT_FLASH.search(readme)
