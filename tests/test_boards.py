@@ -19,6 +19,7 @@ from bundler.dct.generation import CODEC_GENERATIONS
 from bundler.errors import ConfigError, PlacementError
 from bundler.formats.dct import generation
 from bundler.layout import LAYOUTS_DIR, Board, board_names, load_board, load_chip
+from bundler.openocd import spi_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "ota_demo"
@@ -178,3 +179,22 @@ def test_readme_lists_every_board_with_its_source() -> None:
         assert row is not None, board_id
         assert f"{key.split('@')[0]}@{FACTS[key]['commit'][:7]}" in row and f["sources"]["makefile"] in row
         assert f"{f['mcu_part_number']} ({f['flash_size'] >> 10} KiB" in row and f"| {f['app'][1] >> 10} KiB |" in row
+
+
+# SPI peripheral base, its RCC enable register and bit (RM0033 / RM0090 / RM0383 / RM0402 memory map and RCC: the
+# same on STM32F2 and F4)
+SPI_PERIPHERALS = {"SPI1": (0x40013000, 0x40023844, 12), "SPI2": (0x40003800, 0x40023840, 14)}
+HSI_HZ = 16_000_000  # the clock after `reset halt`, when the line kit's helper runs
+
+
+@pytest.mark.parametrize("board_id", sorted(EXPECTED))
+def test_board_spi_wiring_equals_the_extraction(board_id: str) -> None:
+    """[sflash.spi] (the line kit's wiring): the pins and peripheral of platform.c's wiced_spi_flash, SPI mode 3
+    (SPI_CLOCK_IDLE_HIGH | SPI_CLOCK_RISING_EDGE), a clock no faster than the SDK drives that flash."""
+    _, f = _facts(board_id)
+    wiring = f["spi_flash_wiring"]
+    spi = spi_settings(load_board(board_id).spi, board_id)
+    assert {k: spi[k] for k in ("sck", "miso", "mosi", "cs")} == {k: wiring[k] for k in ("sck", "miso", "mosi", "cs")}
+    assert (spi["spi_base"], spi["rcc_enable_register"], spi["rcc_enable_bit"]) == SPI_PERIPHERALS[wiring["peripheral"]]
+    assert wiring["mode"] == ["SPI_CLOCK_IDLE_HIGH", "SPI_CLOCK_RISING_EDGE"] and spi["mode"] == 3
+    assert HSI_HZ >> (spi["prescaler"] + 1) <= wiring["speed"]
