@@ -15,15 +15,18 @@ from typing import Any
 import pytest
 
 from bundler.build import build_bundle
-from bundler.dct.generation import CODEC_GENERATIONS
-from bundler.errors import ConfigError, PlacementError
-from bundler.formats.dct import generation
+from bundler.errors import PlacementError
 from bundler.layout import LAYOUTS_DIR, Board, board_names, load_board, load_chip
-from bundler.openocd import spi_settings
+from bundler.linekit import helper_config, spi_settings
+from emu.host import Host
+from emu.spinor import SpiNor
+from emu.stm32 import Board as Stm32, Wiring
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "ota_demo"
+HELPER = ROOT / "bundler" / "kit" / "sflash_helper.elf"  # the line kit's RAM helper
 FACTS = json.loads((ROOT / "tools" / "sdkfacts" / "boards.json").read_text())
+DCT_FACTS = json.loads((ROOT / "tools" / "sdkfacts" / "dct_layout.json").read_text())  # compiled per tree
 # Board file of each extracted platform that takes a layout: <platform lowercased>-<the tree's SDK version>
 EXPECTED = {f"{name.lower()}-{tree['sdk']}": (key, name)
             for key, tree in FACTS.items() for name, f in tree["platforms"].items()
@@ -93,13 +96,13 @@ def test_board_cites_the_files_its_values_come_from(board_id: str) -> None:
         assert source in text, source
 
 
-def _sample_on(tmp_path: Path, board_id: str, extra: str = "") -> Path:
-    """The sample with `board = board_id` and the board's own chip (and `extra` top-level keys)."""
+def _sample_on(tmp_path: Path, board_id: str) -> Path:
+    """The sample with `board = board_id` and the board's own chip."""
     dest = tmp_path / "sample"
     shutil.copytree(SAMPLE, dest)
     toml = dest / "bundle.toml"
     text = re.sub(r'(?m)^chip = .*\n', "", toml.read_text())
-    toml.write_text(re.sub(r'(?m)^board = .*$', f'board = "{board_id}"{extra}', text, count=1))
+    toml.write_text(re.sub(r'(?m)^board = .*$', f'board = "{board_id}"', text, count=1))
     return toml
 
 
@@ -108,15 +111,27 @@ def _objcopy(elf: Path, out: Path) -> bytes:
     return out.read_bytes()
 
 
-def _check_images(out: Path, board: Board, f: dict[str, Any], tmp_path: Path) -> None:
+def _check_images(out: Path, board: Board, key: str, f: dict[str, Any], tmp_path: Path) -> None:
     """mcu.bin is the extracted flash (size), with the sample's bootloader and app where objcopy puts them, DCT
-    copy 2 erased; sflash.bin is the board's chip."""
+    copy 1 laid out as the tree's own compiled headers say (dct_layout.json of the same tree), copy 2 erased;
+    sflash.bin is the board's chip."""
     mcu = (out / "mcu.bin").read_bytes()
     assert len(mcu) == f["flash_size"]
     for part, (start, _size) in (("bootloader", f["bootloader"]), ("app", f["app"])):
         raw = _objcopy(SAMPLE / "build" / f"{part}.elf", tmp_path / f"{part}.bin")
         offset = start - f["flash_base"]
         assert mcu[offset:offset + len(raw)] == raw, part
+    offsets = DCT_FACTS[key]["offsetof"]
+    at = {name: offset + f["dct1"][0] - f["flash_base"] for name, offset in offsets.items()}  # in mcu.bin
+    assert mcu[at["platform_dct_header_t.magic_number"]:][:4] == b"BRCM"  # BOOTLOADER_MAGIC_NUMBER (Wiced.mk)
+    mfg = at["platform_dct_data_t.mfg_info"] + offsets["platform_dct_mfg_info_t.serial_number"]
+    mac = at["platform_dct_data_t.wifi_config"] + offsets["platform_dct_wifi_config_t.mac_address"]
+    assert mcu[mfg:mfg + 11] == b"SN00000001\0" and mcu[mac:mac + 6] == bytes.fromhex("020AF7000001")  # the sample's
+    if board.sdk == "3.7.0":  # platform_dct_version_t last: DCT_VERSION magic and version 0x0370
+        version = at["platform_dct_data_t.dct_version"]
+        field = {name: version + offsets[f"platform_dct_version_t.{name}"] for name in ("magic_number", "version")}
+        assert mcu[field["magic_number"]:][:4] == (0xDC0200CD).to_bytes(4, "little")
+        assert mcu[field["version"]:][:2] == (0x0370).to_bytes(2, "little")
     dct2 = f["dct2"][0] - f["flash_base"]
     assert mcu[dct2:dct2 + f["dct2"][1]] == b"\xff" * f["dct2"][1]
     assert len((out / "sflash.bin").read_bytes()) == load_chip(board.sflash.chip).size
@@ -124,21 +139,11 @@ def _check_images(out: Path, board: Board, f: dict[str, Any], tmp_path: Path) ->
 
 @pytest.mark.parametrize("board_id", sorted(EXPECTED))
 def test_the_sample_builds_on_every_board(tmp_path: Path, board_id: str) -> None:
-    """With the board's own SDK: built, or (a DCT generation bundle cannot build yet) refused in one line naming
-    it. With sdk = "3.5.2" (the generation bundle builds): the parts are placed on the board's own flash map."""
-    _, f = _facts(board_id)
-    board = load_board(board_id)
-    gen = generation(board.sdk).name
-    if gen in CODEC_GENERATIONS:
-        build_bundle(_sample_on(tmp_path / "own", board_id), tmp_path / "own-out")
-        _check_images(tmp_path / "own-out", board, f, tmp_path)
-    else:
-        with pytest.raises(ConfigError, match=rf"sdk {board.sdk}: DCT generation {gen} .* cannot build its DCT yet") \
-                as info:
-            build_bundle(_sample_on(tmp_path / "own", board_id), tmp_path / "own-out")
-        assert "\n" not in str(info.value) and not (tmp_path / "own-out").exists()
-    build_bundle(_sample_on(tmp_path / "352", board_id, '\nsdk = "3.5.2"'), tmp_path / "out")
-    _check_images(tmp_path / "out", board, f, tmp_path)
+    """The sample with `board = "<platform>-<sdk>"` (its chip, its SDK's DCT generation): built and placed on the
+    board's own flash map."""
+    key, f = _facts(board_id)
+    build_bundle(_sample_on(tmp_path, board_id), tmp_path / "out")
+    _check_images(tmp_path / "out", load_board(board_id), key, f, tmp_path)
 
 
 # one board per APP_CODE size (976 KiB, 464 KiB): the rule is the region's size, not the board
@@ -150,7 +155,7 @@ def test_an_app_too_big_for_the_board_is_refused_in_one_line(tmp_path: Path, boa
     """A 512 KiB app: placed on the boards with 976 KiB of APP_CODE, refused on the 464 KiB ones (STM32F411)
     naming the app and its region."""
     _, f = _facts(board_id)
-    toml = _sample_on(tmp_path, board_id, '\nsdk = "3.5.2"')
+    toml = _sample_on(tmp_path, board_id)
     big = toml.parent / "build" / "big.bin"
     app = (SAMPLE / "build" / "app.bin").read_bytes()  # the sample app (vector table first), padded to 512 KiB
     big.write_bytes(app + b"\xff" * (0x80000 - len(app)))
@@ -198,3 +203,32 @@ def test_board_spi_wiring_equals_the_extraction(board_id: str) -> None:
     assert (spi["spi_base"], spi["rcc_enable_register"], spi["rcc_enable_bit"]) == SPI_PERIPHERALS[wiring["peripheral"]]
     assert wiring["mode"] == ["SPI_CLOCK_IDLE_HIGH", "SPI_CLOCK_RISING_EDGE"] and spi["mode"] == 3
     assert HSI_HZ >> (spi["prescaler"] + 1) <= wiring["speed"]
+
+
+def _emulated_wiring(wiring: dict[str, Any]) -> Wiring:
+    """The emulated board wired as platform.c says (GPIO port n at 0x40020000 + 0x400 n: RM0033/RM0090 memory map)."""
+    def pin(name: str) -> tuple[int, int]:
+        return 0x40020000 + 0x400 * (ord(wiring[name][1]) - ord("A")), int(wiring[name][2:])
+    base, rcc, bit = SPI_PERIPHERALS[wiring["peripheral"]]
+    return Wiring(spi_base=base, spi_rcc_enr=rcc, spi_rcc_bit=bit, gpio_af=5, sck=pin("sck"), miso=pin("miso"),
+                  mosi=pin("mosi"), cs=pin("cs"))
+
+
+# one board per distinct serial-flash wiring (SPI1 on PA4-PA7; SPI2 on PB12-PB15)
+WIRINGS = {json.dumps(_facts(b)[1]["spi_flash_wiring"], sort_keys=True): b for b in sorted(EXPECTED, reverse=True)}
+
+
+@pytest.mark.parametrize("board_id", sorted(WIRINGS.values()))
+def test_the_line_kit_helper_writes_the_flash_through_the_layouts_wiring(board_id: str) -> None:
+    """The RAM helper with the config block `bundle openocd` makes from the layout's [sflash.spi], on an emulated
+    STM32 whose serial flash is wired as the tree's platform.c says: it reads the chip's JEDEC id and writes
+    and reads back a chunk."""
+    _, f = _facts(board_id)
+    board = load_board(board_id)
+    chip = load_chip(board.sflash.chip)
+    nor = SpiNor(chip.size, chip.jedec_id)
+    config = helper_config(spi_settings(board.spi, board_id), chip.jedec_id, chip.size, chip.sector_size)
+    host = Host(Stm32(nor, _emulated_wiring(f["spi_flash_wiring"])), HELPER, config)
+    data = bytes(range(256)) * 16
+    assert host.command(0x80 | 0x08, 0x1000, data) == 0  # WRITE_EIN | POST_VERIFY: OK
+    assert bytes(nor.mem[0x1000:0x1000 + len(data)]) == data
