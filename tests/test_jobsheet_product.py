@@ -257,7 +257,7 @@ def test_bad_part_names_in_a_board_layout(tmp_path: Path, text: str, message: st
 
 def test_variant_board_names_its_own_fitted_part() -> None:
     """The SST variant inherits the part table: its fitted part is the SST one, the Macronix one is the alternative."""
-    from bundler.jobsheet import _sflash_parts
+    from bundler.jobsheet.model import _sflash_parts
     from bundler.layout import load_board, load_chip
 
     board = load_board("bcm943362wcd4-sst")
