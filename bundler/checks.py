@@ -111,17 +111,15 @@ class ElfImage:
 
 
 def read_elf(blob: bytes, what: str) -> ElfImage:
-    """Parse the header and program headers; the segments the loader copies are those `loaded_by_wiced` accepts."""
-    from construct import ConstructError
-
-    from .formats.elf import ELF_MAGIC, EM_ARM, Elf32_Ehdr, Elf32_Phdr, loaded_by_wiced
+    """Parse the header and program headers (formats.elf: the one ELF walk); the segments the loader copies are
+    those `loaded_by_wiced` accepts."""
+    from .formats.elf import ELF_MAGIC, EM_ARM, Elf32_Ehdr, Elf32_Phdr, elf_header, loaded_by_wiced, program_headers
 
     if blob[:4] != ELF_MAGIC:
         return ElfImage(blob, None, findings=[Finding("not_elf", True, f"{what}: no ELF magic at its start "
                                                 f"(0x{blob[:4].hex() or 'empty'})")])
-    try:
-        hdr = Elf32_Ehdr.parse(blob)
-    except ConstructError:
+    hdr = elf_header(blob)
+    if hdr is None:
         return ElfImage(blob, None, size=len(blob), findings=[Finding(
             "not_elf", True, f"{what}: {hexsize(len(blob))} is too short for an ELF header")])
     elf = ElfImage(blob, hdr)
@@ -135,14 +133,12 @@ def read_elf(blob: bytes, what: str) -> ElfImage:
     if hdr.e_phnum and hdr.e_phentsize != phsize:
         elf.findings.append(Finding("elf_phentsize", True, f"{what}: e_phentsize {hdr.e_phentsize}, the loader reads "
                                     f"{phsize}-byte program headers"))
-    end = max(Elf32_Ehdr.sizeof(), hdr.e_phoff + hdr.e_phnum * phsize)
-    fit = max(0, min(hdr.e_phnum, (len(blob) - hdr.e_phoff) // phsize)) if hdr.e_phoff <= len(blob) else 0
-    if fit < hdr.e_phnum:
+    end = max(Elf32_Ehdr.sizeof(), hdr.e_phoff + hdr.e_phnum * max(hdr.e_phentsize, phsize))
+    phdrs = program_headers(blob, hdr)  # as the loader walks them: e_phentsize apart, those inside the blob
+    if len(phdrs) < hdr.e_phnum and hdr.e_phentsize >= phsize:
         elf.findings.append(Finding("elf_truncated", True, f"{what}: {hdr.e_phnum} program headers at offset "
                                     f"0x{hdr.e_phoff:X} run past its {hexsize(len(blob))}"))
-    for i in range(fit):
-        off = hdr.e_phoff + i * phsize
-        ph = Elf32_Phdr.parse(blob[off:off + phsize])
+    for i, ph in enumerate(phdrs):
         elf.phdrs.append((i, ph))
         if not loaded_by_wiced(ph):
             continue

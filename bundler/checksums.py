@@ -261,26 +261,9 @@ def crc32_shift(crc: int, n: int) -> int:
     return _multmodp(_x8n(n), crc)
 
 
-def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """CRC-32 of A + B from crc32(A), crc32(B) and len(B), as zlib's crc32_combine."""
-    return crc32_shift(crc1, len2) ^ crc2
-
-
 def crc32_raw(data: Buffer) -> int:
     """CRC register after `data` from 0, no final XOR: linear in the bytes (raw(a ^ b) = raw(a) ^ raw(b))."""
     return zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF  # zlib inverts the start value: 0xFFFFFFFF starts at 0
-
-
-def crc32_patched(crc: int, size: int, offset: int, old: Buffer, new: Buffer) -> int:
-    """CRC-32 of a `size`-byte buffer whose CRC is `crc` once the bytes `old` at `offset` are replaced by `new`."""
-    if len(old) != len(new) or offset < 0 or offset + len(new) > size:
-        raise ValueError(f"patch 0x{offset:X}+{len(new)} (was {len(old)} bytes) does not fit {size} bytes")
-    return crc ^ crc32_shift(crc32_raw(old) ^ crc32_raw(new), size - offset - len(new))
-
-
-def sum32_patched(total: int, old: Buffer, new: Buffer) -> int:
-    """32-bit byte sum once the bytes `old` are replaced by `new`: it changes by their difference."""
-    return (total - sum(old) + sum(new)) & 0xFFFFFFFF
 
 
 class Linear32:
