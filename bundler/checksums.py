@@ -6,9 +6,12 @@ import hashlib
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar, Union, cast
 
 from .stream import Buffer, Fill, Stream, is_buffer
+
+if TYPE_CHECKING:
+    from .image import Image
 
 T = TypeVar("T")
 Data = Union[Buffer, Stream]  # a buffer, or content streamed block by block (an Image, an Intel HEX text, a file)
@@ -32,6 +35,7 @@ def memoized() -> Iterator[None]:
 
 
 def _once(kind: str, data: Data, compute: Callable[[Any], T], store: bool = True) -> T:
+    # `compute` takes a buffer (zlib, hashlib) or a stream (a fold over its chunks) as its caller knows: Any here
     memo = _memo
     if memo is None or (is_buffer(data) and (type(data) is not bytes or len(data) < _MEMO_MIN)):  # type: ignore[arg-type]
         return compute(data)
@@ -173,7 +177,7 @@ def ranges_checksums(data: Data, ranges: "list[Range] | tuple[Range, ...]", with
     if is_buffer(data):
         view = memoryview(data).cast("B")  # type: ignore[arg-type]
         return _fold((view[o:o + s] for o, s in merged), with_sha256)
-    image: Any = data  # an Image: its chunks can start anywhere
+    image = cast("Image", data)  # a stream here is an Image: its chunks can start anywhere
     return _fold((chunk for o, s in merged for chunk in image.chunks(o, o + s)), with_sha256)
 
 
