@@ -156,3 +156,17 @@ def test_non_fill_runs_match_a_byte_loop(patches: list[tuple[int, bytes]], fill:
             expected.append((start, i))
             start = None
     assert list(non_fill_runs(bytes(data), fill)) == expected
+
+
+def test_a_run_exits_with_its_worst_file(images, tmp_path: Path) -> None:
+    """Several files in one run: the run's exit code is its worst file's, whatever their order (a single-file run
+    cannot tell the worst from the best)."""
+    good, bad, junk = tmp_path / "good.bin", tmp_path / "bad.bin", tmp_path / "junk.bin"
+    good.write_bytes(images["mcu"])
+    bad.write_bytes(bytes([images["mcu"][0] ^ 1]) + images["mcu"][1:])
+    junk.write_bytes(b"\x42" * 100)
+    expect = {good: 0, bad: 1, junk: 2}
+    for files in ([good], [good, bad], [bad, good], [good, junk], [junk, bad, good], [good, bad, junk]):
+        doc = inspect_paths(files, manifest=images["manifest"])
+        assert check(doc) == max(expect[f] for f in files), files
+        assert [STATUS_CODE[f["status"]] for f in doc["files"]] == [expect[f] for f in files]
