@@ -1,4 +1,9 @@
-"""Checksums as the manifest and programmers show them: zlib CRC-32, 32-bit byte sum, SHA-256."""
+"""Checksums as the manifest and programmers show them: zlib CRC-32, 32-bit byte sum, SHA-256 - of buffers and
+streamed images, over ranges or with ranges excluded (`ProgrammerChecksums`: the forms the job sheet prints).
+
+One job, computing checksums; two helpers belong to it: the per-build memo (`memoized`: a 16 MiB image hashed once
+for the manifest and the job sheet) and the CRC-32 shift arithmetic (`crc32_shift`, `Linear32`) with which
+`bundler.units` gets each unit's CRC from the base image's without reading the image again."""
 
 from __future__ import annotations
 
