@@ -36,7 +36,7 @@ class Project:
     hex_skip_fill: bool = False
     version: str | None = None  # the product's release, e.g. "1.4.2": manifest product.version, job sheet, kit logs
     revision: str | None = None  # e.g. a VCS id: manifest product.revision
-    equipment: tuple[str, ...] = ()  # [output] equipment: the job sheet's expected checksum per chip (jobsheet.py)
+    equipment: tuple[str, ...] = ()  # [output] equipment: the job sheet's expected checksum per chip (bundler.jobsheet.equipment)
 
     @property
     def base_dir(self) -> Path:
