@@ -55,6 +55,13 @@ class DctPlace:
     sectors: tuple[int, int]  # (offset in the artefact, size) of the flash sectors holding this DCT
 
 
+def serial_field_size(options: DctOptions) -> int:
+    """N of `mfg_info.serial_number` char[N] in this DCT layout (a serial must fit with its NUL)."""
+    from ..dct.copies import dct_serial_fields
+
+    return dct_serial_fields(options)[SERIAL_FIELD][1]
+
+
 def _crc_kind(dct: bytes, where: str, options: DctOptions) -> bool:
     """True when this DCT carries a real CRC (to recompute per unit); False for the SDK factory form and for a
     generation without a CRC."""

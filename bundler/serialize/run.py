@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, OutputError, VerificationError
 from .numbers import SerialStart, mac_range, parse_mac, serial_range
-from .places import SERIAL_FIELD, DctPlace, PatchRange, find_places
+from .places import DctPlace, PatchRange, find_places, serial_field_size
 from .result import UNIT_FILES, UNITS_CSV, SerializationResult, UnitSums
 from .state import check_state, load_state, reserve, state_lock
 
@@ -46,7 +46,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
     from ..checksums import complement_ranges, ranges_checksums
     from ..config import load_project
     from ..dct.config import effective_options
-    from ..dct.copies import dct_crc, dct_serial_fields
+    from ..dct.copies import dct_crc
     from ..dct.options import options_for_board
     from ..dct.secrets import secret_values
     from ..manifest import dumps, validate
@@ -62,7 +62,7 @@ def serialize(project_path: str | Path, count: int, serial_start: str, mac_start
     macs = mac_range(mac_start, count)
     project = load_project(project_path)
     options = effective_options(project.dct, options_for_board(project.board))
-    serial_size = dct_serial_fields(options)[SERIAL_FIELD][1]
+    serial_size = serial_field_size(options)
     serials = serial_range(serial_start, count, serial_size)
     state_path = None if state is None else Path(state).resolve()  # a link: its target is the state (and locked)
     out = Path(out)
