@@ -234,6 +234,10 @@ def test_build_decode_rebuild_inspect(sdk: str, sample_copy: Path, tmp_path: Pat
     assert res.exit_code == 0, res.output
     for name in ("mcu.bin", "sflash.bin"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
+    # dct decode names the generation it found
+    res = runner.invoke(app, ["dct", "decode", str(out / "mcu.bin"), "--manifest", str(out / "manifest.json")])
+    found = {"3.3.1": "SDK 3.1.1/3.1.2/3.3.1/3.4.0 DCT", "3.7.0": "SDK 3.7.0 DCT"}[sdk]
+    assert res.exit_code == 0 and f"mcu.bin: {found}; MCU image: DCT copy 1" in res.output, res.output
     # inspect: which copy this generation's bootloader picks and why, and the generation line
     res = runner.invoke(app, ["inspect", str(out / "mcu.bin"), "--manifest", str(out / "manifest.json")])
     assert res.exit_code == 0, res.output
