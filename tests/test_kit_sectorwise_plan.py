@@ -101,3 +101,23 @@ def test_sdk_helper_gets_the_sdk_chunks() -> None:
     assert [(o.op, o.offset, o.size) for o in ops] == [("update", 0, 0x4000), ("update", 0x8000, 10)]
     ops = sflash_plan(data, 0, 4096, 0x4000, erase_chip=False, ours=False)
     assert [o.offset for o in ops] == [0, 0x4000, 0x8000]
+
+
+def test_bad_timing_table_is_one_line_naming_the_key() -> None:
+    """An inline chip (bundle.toml [chip]) may carry [chip.timing]; a bad figure is refused naming it."""
+    import pytest
+
+    from bundler.errors import ConfigError
+    from bundler.layout import load_chip
+
+    base = {"name": "X", "jedec_id": 0xC22014, "size": 0x100000}
+    good = {"sector_erase": [0.06, 0.12], "page_program": [0.0014, 0.005], "chip_erase": [9, 20], "source": "ds"}
+    assert load_chip({**base, "timing": good}).timing.typical("chip_erase") == 9.0
+    for key, value in (("sector_erase", [0.2, 0.1]), ("page_program", [1]), ("chip_erase", ["9", 20])):
+        with pytest.raises(ConfigError, match=rf"\[chip\.timing\] {key}: expected \[typical, maximum\] seconds"):
+            load_chip({**base, "timing": {**good, key: value}})
+    with pytest.raises(ConfigError, match=r"\[chip\.timing\] chip_erase: missing"):
+        load_chip({**base, "timing": {k: v for k, v in good.items() if k != "chip_erase"}})
+    with pytest.raises(ConfigError, match=r"\[chip\.timing\] unknown key 'tse'"):
+        load_chip({**base, "timing": {**good, "tse": [1, 2]}})
+    assert load_chip(base).timing is None

@@ -32,8 +32,7 @@ class KitPlan:
     parts: dict[str, bytes]                  # files the MCU `write` operations program, by kit file name
     part_names: dict[tuple[str, int], str]   # (artefact file, offset) -> part file name
     kinds: dict[str, str]                    # artefact file -> "mcu" | "sflash"
-    estimate: Estimate
-    alternative: Estimate | None             # the other serial-flash erase, when the model compared both
+    estimate: Estimate                       # its other_total: the other serial-flash erase, when compared
 
     def tcl_ops(self, file: str) -> str:
         """The operation list of `file` for kit_config.tcl: {what offset size [part file | blank CRC-32]} ..."""
@@ -72,14 +71,12 @@ def plan_kit(images: Sequence[PlanImage], *, board: Board, chip: Chip, adapter: 
                              page_size=page_size, sector_size=chip.sector_size, erase_chip=chip_erase, ours=ours)
         return ops, estimate(counts, adapter, board.mcu.timing, chip.name, chip.timing, prescaler)
 
-    alternative = None
     if erase_chip is not None:
         ops, chosen = build(erase_chip)
     elif ours and chip.timing is not None:
         (ops, chosen), (other_ops, other) = build(False), build(True)
         if other.total < chosen.total:  # a tie keeps sector by sector: it leaves the rest of the chip as it is
             (ops, chosen), other = (other_ops, other), chosen
-        alternative = other
         chosen = replace(chosen, other_total=other.total)
     else:
         ops, chosen = build(True)
@@ -93,7 +90,7 @@ def plan_kit(images: Sequence[PlanImage], *, board: Board, chip: Chip, adapter: 
                 name = part_name(img.written_name or img.file, op.offset)
                 names[(img.file, op.offset)] = name
                 parts[name] = img.written[op.offset:op.offset + op.size]
-    return KitPlan(chosen.erase_chip, ops, parts, names, {i.file: i.kind for i in images}, chosen, alternative)
+    return KitPlan(chosen.erase_chip, ops, parts, names, {i.file: i.kind for i in images}, chosen)
 
 
 __all__ = ["KitPlan", "PlanImage", "part_name", "plan_kit"]
