@@ -69,7 +69,7 @@ class Wine:
         return self.prefix / "drive_c"
 
     def run(self, kit: Path, typed: str, *, powershell: bool = True, says: str = "PASS", rc: int = 0,
-            openocd: str | None = None) -> subprocess.CompletedProcess[str]:
+            openocd: str | None = None, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """`program.bat <typed>` as one line of a driver batch file, run by wine's cmd from the kit's parent."""
         driver = kit.parent / "drive.bat"
         driver.write_bytes(f"@echo off\r\n{kit.name}\\program.bat {typed.replace('%', '%%')}\r\n".encode("latin-1"))
@@ -78,6 +78,7 @@ class Wine:
                "FAKE_OPENOCD_LOG": _zpath(log), "FAKE_OPENOCD_SAYS": says, "FAKE_OPENOCD_RC": str(rc)}
         if openocd is not None:
             env["OPENOCD"] = openocd
+        env.update(extra or {})
         r = subprocess.run(["wine", "cmd", "/c", driver.name], cwd=kit.parent, env=env, capture_output=True,
                            timeout=120)
         return subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode("latin-1").replace("\r\n", "\n"),
@@ -199,3 +200,46 @@ def test_edited_kit_file_stops_program_bat(wine: Wine, kits: dict[str, Path], tm
     r = wine.run(kit, "SN1")
     assert (r.returncode, r.stdout) == (2, f"FAIL: kit file {shown} was modified; nothing programmed\n"), r.stderr
     assert not (tmp_path / "openocd-args.txt").exists() and not (kit / "logs").exists()
+
+
+def test_read_back_moves_both_chips_into_dir_and_inspect_decides(wine: Wine, kits: dict[str, Path],
+                                                                 tmp_path: Path) -> None:
+    """program.bat --read-back: the folder is the caller's, the chips land there only when OpenOCD says the read-back
+    is complete, and `bundle inspect`'s exit code decides (a .bat stand-in for bundle; 9009: not on the PATH)."""
+    kit = _fresh(kits, "plain", tmp_path)
+    board = tmp_path / "board"
+    board.mkdir()
+    for name in ("mcu.bin", "sflash.bin"):
+        shutil.copy(kit / name, board / name)
+    stand_in = tmp_path / "bundle.bat"
+    stand_in.write_bytes(b"@echo off\r\necho bundle %*\r\necho 2 file(s): 2 ok\r\nexit /b %FAKE_BUNDLE_RC%\r\n")
+    extra = {"FAKE_OPENOCD_BOARD": _zpath(board), "BUNDLE": _zpath(stand_in), "FAKE_BUNDLE_RC": "0"}
+    r = wine.run(kit, "--read-back qa\\b1 SN7", says="READ-BACK COMPLETE", extra=extra)
+    assert r.returncode == 0, r.stdout
+    out = r.stdout.splitlines()
+    assert out[-2:-1] == ["PASS"] and out[-1].startswith("log: logs\\") and out[-1].endswith("_read-back_SN7.log")
+    qa = tmp_path / "qa" / "b1"                                   # relative to where program.bat was started
+    assert (qa / "mcu.bin").read_bytes() == (kit / "mcu.bin").read_bytes()
+    assert (qa / "sflash.bin").read_bytes() == (kit / "sflash.bin").read_bytes()
+    assert f"bundle inspect {_zpath(qa)} --manifest {_zpath(kit)}\\manifest.json" in r.stdout
+    args = [a[4:] for a in (tmp_path / "openocd-args.txt").read_text().splitlines() if a.startswith("arg=")]
+    assert args[-1].startswith("kit_readback_main logs/.read-back-") and " " not in args[-1][18:]
+    assert [p.name for p in (kit / "logs").iterdir() if p.name.startswith(".")] == []    # nothing left behind
+
+    r = wine.run(kit, "--read-back qa\\b1", says="READ-BACK COMPLETE", extra=extra)       # never over a file
+    assert (r.returncode, r.stdout) == (2, f"FAIL: {_zpath(qa)}\\sflash.bin exists: read back into an empty or new "
+                                           "folder; nothing read\n")
+    r = wine.run(kit, "--read-back qa\\b2", says="READ-BACK COMPLETE", extra={**extra, "FAKE_BUNDLE_RC": "1"})
+    assert r.returncode == 1 and r.stdout.splitlines()[-2] == ("FAIL: bundle inspect: the read-back differs from the "
+                                                                "manifest (above)")
+    r = wine.run(kit, "--read-back qa\\b3", says="READ-BACK COMPLETE", extra={**extra, "BUNDLE": "no-such-bundle"})
+    assert r.returncode == 0 and "READ BACK, NOT INSPECTED: bundle is not on the PATH" in r.stdout
+    r = wine.run(kit, "--read-back qa\\b4", says="FAIL: serial flash: read at 0x00000000: timeout", rc=1,
+                 extra=extra)
+    assert r.returncode == 1 and not (tmp_path / "qa" / "b4" / "mcu.bin").exists()
+    for typed in ('--read-back "qa&echo PWNED>C:\\pw.txt"', "--read-back", "--read-back qa SN1 x",
+                  '--read-back qa "SN1&echo PWNED"'):
+        r = wine.run(kit, typed, extra=extra)
+        assert r.returncode == 2 and r.stdout.endswith("; nothing read\n") or r.stdout.endswith(
+            "; nothing programmed\n"), (typed, r.stdout)
+    assert not (wine.c_drive / "pw.txt").exists()

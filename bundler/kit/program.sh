@@ -3,6 +3,9 @@
 #   ./program.sh [UNIT-ID]      UNIT-ID (serial number or MAC) names the log file; optional
 #   ./program.sh SERIAL         a kit for a serialized run (units.csv in the kit): the unit to program; required
 #   ./program.sh SERIAL --again a unit this station has programmed and verified before (a reworked board)
+#   ./program.sh --read-back DIR [SERIAL]   QA: read both chips into DIR/mcu.bin and DIR/sflash.bin, writing
+#                               nothing to the board, then `bundle inspect DIR --manifest manifest.json` (BUNDLE:
+#                               the bundle command) decides PASS/FAIL; a serialized kit names the unit it found
 # Environment: OPENOCD (openocd binary), OPENOCD_INTERFACE (interface .cfg, default @INTERFACE@),
 #              KIT_LOG_DIR (default ./logs), KIT_EXTRA_CFG (an extra .cfg loaded after the target, e.g. with
 #              "reset_config srst_only srst_nogate connect_assert_srst" when NRST is wired).
@@ -10,6 +13,7 @@
 # 2 when nothing was programmed (a kit file modified, a unit refused). Values are data here: the product name
 # below is quoted by `bundle openocd`; UNIT-ID and SERIAL: 1..64 letters, digits and . _ - : only.
 name=@NAME@
+here=$(pwd)
 kit=$(cd "$(dirname "$0")" && pwd) || exit 2
 cd "$kit" || exit 2
 
@@ -35,6 +39,17 @@ fi
 
 openocd=${OPENOCD:-openocd}
 interface=${OPENOCD_INTERFACE:-@INTERFACE@}
+mode=program
+if [ "${1:-}" = --read-back ]; then
+    if [ -z "${2:-}" ] || [ $# -gt 3 ]; then
+        echo "FAIL: ./program.sh --read-back DIR [SERIAL]; nothing read"
+        exit 2
+    fi
+    mode=read-back
+    out=$2
+    case $out in /*) ;; *) out=$here/$out ;; esac
+    shift 2
+fi
 unit=${1:-}
 main=kit_main
 logdir=${KIT_LOG_DIR:-logs}
@@ -47,7 +62,27 @@ if [ -n "${bad_unit:-}" ]; then
     exit 2
 fi
 label=$(printf '%s' "$unit" | tr : -)
-if [ @SERIALIZED@ = 1 ]; then
+if [ $mode = read-back ]; then
+    # nothing over a file already there; the chips go to a folder of the kit's logs/ first, then both into DIR
+    for f in mcu.bin sflash.bin; do
+        if [ -e "$out/$f" ] || [ -L "$out/$f" ]; then
+            echo "FAIL: $out/$f exists: read back into an empty or new folder; nothing read"
+            exit 2
+        fi
+    done
+    mkdir -p "$out" logs || exit 2
+    part=logs/.read-back-$$
+    rm -rf "$part" && mkdir "$part" || exit 2
+    main="kit_readback_main $part"
+    if [ @SERIALIZED@ = 1 ] && [ -n "$unit" ]; then
+        if ! U=$unit awk -F, 'NR > 1 && $2 == ENVIRON["U"] { found = 1 } END { exit !found }' units.csv; then
+            echo "FAIL: unit $unit: not in this kit's units.csv; nothing read"
+            exit 2
+        fi
+        main="$main $unit"
+    fi
+    label=read-back${label:+_$label}
+elif [ @SERIALIZED@ = 1 ]; then
     # refused here, before OpenOCD starts: the board is not touched
     case $unit in
         '') echo "FAIL: this kit programs a serialized run: give the unit's serial number (./program.sh SERIAL, see units.csv); nothing programmed"
@@ -95,7 +130,32 @@ done
     fi
     echo "openocd exit code: $?"
 } | tee -a "$log"
-if grep -qx 'PASS' "$log" && grep -qx 'openocd exit code: 0' "$log"; then
+if [ $mode = read-back ]; then
+    if grep -qx 'READ-BACK COMPLETE' "$log" && grep -qx 'openocd exit code: 0' "$log" &&
+        mv "$part/mcu.bin" "$out/mcu.bin" && mv "$part/sflash.bin" "$out/sflash.bin"; then
+        rm -rf "$part"
+        bundle=${BUNDLE:-bundle}
+        if [ @SERIALIZED@ = 1 ]; then
+            # a unit's chips differ from the base images in its per-unit bytes: checked against units.csv above
+            echo "PASS" | tee -a "$log"
+        elif command -v "$bundle" >/dev/null 2>&1; then
+            echo "inspect: bundle inspect $out --manifest $kit/manifest.json" | tee -a "$log"
+            { "$bundle" inspect "$out" --manifest "$kit/manifest.json" 2>&1; echo "inspect exit code: $?"; } | tee -a "$log"
+            if grep -qx 'inspect exit code: 0' "$log"; then
+                echo "PASS" | tee -a "$log"
+            else
+                echo "FAIL: bundle inspect: the read-back differs from the manifest (above)" | tee -a "$log"
+                echo "log: $log"
+                exit 1
+            fi
+        else
+            echo "READ BACK, NOT INSPECTED: bundle is not on the PATH; check with: bundle inspect $out --manifest $kit/manifest.json" | tee -a "$log"
+        fi
+        echo "log: $log"
+        exit 0
+    fi
+    rm -rf "$part"
+elif grep -qx 'PASS' "$log" && grep -qx 'openocd exit code: 0' "$log"; then
     echo "log: $log"
     exit 0
 fi

@@ -267,6 +267,7 @@ proc kit_write_config {words} {
 # then poll result. Returns the result code, or -1 on timeout.
 proc kit_command {cmd addr size timeout_ms {file ""} {foffset 0}} {
     global kit_mb kit_busy
+    kit_refuse_write $cmd
     halt
     if {$file ne "" && $size > 0} {
         load_image $file [kit_hex [expr {$kit_mb(data) - $foffset}]] bin [kit_hex $kit_mb(data)] $size
@@ -516,6 +517,218 @@ proc kit_main {{serial ""}} {
         kit_say "unit $unit: programmed and verified"
     }
     kit_say "PASS"
+    shutdown
+}
+
+# ---- read-back (QA): both chips into files, nothing written to the board ----
+#
+# kit_readback_main DIR: the MCU image range with OpenOCD's dump_image (checked by verify_image: a CRC-32 the target
+# computes), then the whole serial flash with the helper's READ chunk by chunk into its buffer, each chunk's CRC-32
+# computed by the helper on the target (CRC32_MEMORY over the buffer) and compared with the bytes that arrived.
+# DIR/mcu.bin and DIR/sflash.bin appear only when both are complete. In this mode kit_command refuses every helper
+# command but READ, the CRC-32s and READ_ID, and no flash, erase or program command is issued.
+
+# 1 while reading back: the helper may only read (kit_refuse_write)
+set kit_readonly 0
+
+proc kit_refuse_write {cmd} {
+    global kit_readonly kit_cmd
+    set reads [expr {$kit_cmd(read) | $kit_cmd(crc32_sflash) | $kit_cmd(crc32_memory) | $kit_cmd(read_id)}]
+    if {$kit_readonly && ($cmd & ~$reads)} {
+        kit_fail "read-back: helper command [kit_hex $cmd] would write to the board: refused"
+    }
+}
+
+# CRC-32 (IEEE 802.3, reflected 0xEDB88320, as zlib.crc32 and the helper) of 32-bit little-endian words, on the host.
+proc kit_crc_words {words {crc 0}} {
+    global kit_crc_table
+    if {![info exists kit_crc_table]} {
+        set kit_crc_table {}
+        for {set n 0} {$n < 256} {incr n} {
+            set c $n
+            for {set k 0} {$k < 8} {incr k} {
+                set c [expr {$c & 1 ? 0xedb88320 ^ ($c >> 1) : $c >> 1}]
+            }
+            lappend kit_crc_table $c
+        }
+    }
+    set t $kit_crc_table
+    set c [expr {$crc ^ 0xffffffff}]
+    foreach w $words {
+        set c [expr {[lindex $t [expr {($c ^ $w) & 0xff}]] ^ ($c >> 8)}]
+        set c [expr {[lindex $t [expr {($c ^ ($w >> 8)) & 0xff}]] ^ ($c >> 8)}]
+        set c [expr {[lindex $t [expr {($c ^ ($w >> 16)) & 0xff}]] ^ ($c >> 8)}]
+        set c [expr {[lindex $t [expr {($c ^ ($w >> 24)) & 0xff}]] ^ ($c >> 8)}]
+    }
+    return [expr {$c ^ 0xffffffff}]
+}
+
+proc kit_read_words {addr count} {
+    if {[catch {read_memory $addr 32 $count} v]} {
+        # OpenOCD before 0.12 has no read_memory
+        mem2array kit_tmp 32 $addr $count
+        set v {}
+        for {set i 0} {$i < $count} {incr i} {
+            lappend v $kit_tmp($i)
+        }
+    }
+    return $v
+}
+
+# The words as bytes (little-endian), for a channel in binary translation (one byte per character in Jim and Tcl).
+proc kit_word_bytes {words} {
+    set out ""
+    foreach w $words {
+        append out [format %c%c%c%c [expr {$w & 0xff}] [expr {($w >> 8) & 0xff}] [expr {($w >> 16) & 0xff}] \
+            [expr {($w >> 24) & 0xff}]]
+    }
+    return $out
+}
+
+proc kit_file_hex {path offset size} {
+    set f [open $path r]
+    fconfigure $f -translation binary
+    seek $f $offset
+    set data [read $f $size]
+    close $f
+    set hex ""
+    foreach c [split $data ""] {
+        scan $c %c v
+        append hex [format %02x $v]
+    }
+    return $hex
+}
+
+proc kit_readback_mcu {path base size} {
+    set start [kit_ms]
+    kit_say "MCU: read [kit_hex $base] ($size bytes) -> $path"
+    if {[catch {dump_image $path [kit_hex $base] $size} msg]} {
+        kit_fail "MCU: dump_image failed: $msg"
+    }
+    # verify_image compares the file with a CRC-32 that OpenOCD's algorithm computes on the target
+    if {[catch {verify_image $path [kit_hex $base] bin} msg]} {
+        kit_fail "MCU: the bytes read differ from the target's (verify_image): $msg"
+    }
+    kit_say "MCU: read back, verified on the target ([kit_secs $start])"
+}
+
+proc kit_readback_sflash {path size} {
+    global kit_cmd kit_mb kit_helper kit_timeout_ms
+    set start [kit_ms]
+    set chunk [expr {$kit_helper(bufsize) & ~3}]
+    kit_say "SFLASH: read 0x0 ($size bytes, [expr {($size + $chunk - 1) / $chunk}] chunks) -> $path"
+    set f [open $path w]
+    fconfigure $f -translation binary
+    set failed [catch {
+        for {set off 0} {$off < $size} {incr off $n} {
+            set n [expr {$size - $off < $chunk ? $size - $off : $chunk}]
+            kit_check "serial flash: read at [kit_hex $off]" [kit_command $kit_cmd(read) $off $n $kit_timeout_ms]
+            set words [kit_read_words $kit_mb(data) [expr {$n / 4}]]
+            set got [kit_crc_words $words]
+            # the helper's CRC-32 of its buffer (on the target) against the bytes that arrived
+            set want [kit_target_crc mcu $kit_mb(data) $n]
+            if {$got != $want} {
+                kit_fail "serial flash: chunk at [kit_hex $off] ($n bytes): CRC-32 [kit_hex $got] of the bytes read, [kit_hex $want] on the target: transfer error"
+            }
+            puts -nonewline $f [kit_word_bytes $words]
+        }
+    } msg]
+    close $f
+    if {$failed} {
+        kit_fail $msg
+    }
+    kit_say "SFLASH: read back, every chunk's CRC-32 as on the target ([kit_secs $start])"
+}
+
+# mcu or sflash: the kind of the kit's artefact `file` (the read-back files are named by kind)
+proc kit_kind_of {file} {
+    global kit_artefacts
+    foreach a $kit_artefacts {
+        if {[lindex $a 0] eq $file} {
+            return [lindex $a 1]
+        }
+    }
+    kit_fail "$file: not an artefact of this kit"
+}
+
+# A serialized kit: the units.csv row whose per-unit bytes the read-back holds, and the chips against its CRC-32s.
+proc kit_readback_unit {dir expect} {
+    global kit_units kit_ranges kit_artefacts
+    set found {}
+    foreach u $kit_units {
+        set same 1
+        foreach r $kit_ranges value [lindex $u 4] {
+            lassign $r file address offset size name
+            if {[kit_file_hex $dir/[kit_kind_of $file].bin $offset $size] ne $value} {
+                set same 0
+                break
+            }
+        }
+        if {$same} {
+            set found $u
+            break
+        }
+    }
+    if {$found eq {}} {
+        kit_fail "unit: the read-back holds the per-unit bytes of no unit in this kit's units.csv"
+    }
+    set serial [lindex $found 1]
+    kit_say "unit: $serial ([lindex $found 2]) found in the read-back, units.csv index [lindex $found 0]"
+    if {$expect ne "" && $expect ne $serial} {
+        kit_fail "unit: the board holds $serial, not $expect"
+    }
+    set i 0
+    foreach a $kit_artefacts {
+        lassign $a file kind base size crc chunks
+        set want [expr {[lindex [lindex $found 3] $i] + 0}]
+        incr i
+        set got [kit_target_crc $kind $base $size]
+        if {$got != $want} {
+            kit_fail "unit $serial: $kind [kit_hex $base]+$size: CRC-32 [kit_hex $got], units.csv [kit_hex $want]"
+        }
+    }
+    kit_say "unit: $serial: both chips as units.csv states"
+}
+
+proc kit_readback {dir expect} {
+    global kit_name kit_artefacts kit_helper_elf kit_helper_config kit_chip_size
+    set start [kit_ms]
+    kit_say "kit: $kit_name"
+    kit_say "read-back: into $dir; nothing is written to the board"
+    kit_say "connect: init, reset halt"
+    init
+    reset halt
+    foreach a $kit_artefacts {
+        lassign $a file kind base size crc chunks
+        if {$kind eq "mcu"} {
+            kit_readback_mcu $dir/mcu.bin.part $base $size
+        }
+    }
+    kit_say "helper: loading $kit_helper_elf"
+    if {![kit_load_helper $kit_helper_elf $kit_helper_config]} {
+        kit_fail "read-back needs the bundle sflash_helper (CRC-32 on the target); this kit has an SDK helper"
+    }
+    kit_check_chip
+    kit_readback_sflash $dir/sflash.bin.part $kit_chip_size
+    file rename -force $dir/mcu.bin.part $dir/mcu.bin
+    file rename -force $dir/sflash.bin.part $dir/sflash.bin
+    if {[kit_serialized]} {
+        kit_readback_unit $dir $expect
+    }
+    kit_say "reset: run"
+    reset run
+    kit_say "read-back done in [kit_secs $start]"
+}
+
+proc kit_readback_main {dir {expect ""}} {
+    global kit_readonly
+    set kit_readonly 1
+    if {[catch {kit_readback $dir $expect} msg]} {
+        kit_say "FAIL: $msg"
+        shutdown error
+        return
+    }
+    kit_say "READ-BACK COMPLETE"
     shutdown
 }
 

@@ -116,7 +116,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     files[HELPER_NAME] = helper_bytes
     unit_tcl = serial_tcl(ranges, units, unit_files) if ranges else []
     files["kit_config.tcl"] = tcl_config(kit_label, arts, {a.file: plan.tcl_ops(a.file) for a in arts}, words,
-                                         chip_name, jedec_id, plan.erase_chip, unit_tcl).encode()
+                                         chip_name, jedec_id, chip_size, plan.erase_chip, unit_tcl).encode()
     files["sflash_kit.tcl"] = _template("sflash_kit.tcl").encode()
     if ranges:
         files[UNITS_CSV] = csv_raw  # the bytes checked above: the run's record, and the table program.sh /

@@ -165,17 +165,26 @@ class Bridge:
             if b.read(base, len(data)) != data:
                 raise RuntimeError("verify_image: contents differ")
             return ""
+        if cmd == "dump_image":  # OpenOCD: target memory [address, +size) into a file (relative to the kit)
+            path, addr, size = args[0], _num(args[1]), _num(args[2])
+            (Path(path) if Path(path).is_absolute() else self.kit / path).write_bytes(b.read(addr, size))
+            return ""
         if cmd == "shutdown":
             self.shutdown = args[0] if args else ""
             return ""
         raise RuntimeError(f"unexpected OpenOCD command {cmd} {args}")
 
-    def run(self, timeout: float = 300, serial: str = "") -> KitRun:
-        """kit_main, with the unit's serial for a serialized kit (as program.sh passes it)."""
-        script = (f"source {{{MOCK}}}\nsource kit_config.tcl\nsource sflash_kit.tcl\nkit_main {serial}\n"
-                  "puts \"kit_main returned without shutdown\"\nexit 3\n")
+    def run(self, timeout: float = 300, serial: str = "", main: str = "kit_main") -> KitRun:
+        """kit_main, with the unit's serial for a serialized kit (as program.sh passes it); `main`: another entry
+        (e.g. "kit_readback_main DIR")."""
+        return self.run_script(["source kit_config.tcl", "source sflash_kit.tcl", f"{main} {serial}"], timeout)
+
+    def run_script(self, lines: list[str], timeout: float = 300) -> KitRun:
+        """`lines` under tclsh in the kit folder, after openocd_mock.tcl; a script that ends without OpenOCD's
+        shutdown exits 3."""
+        script = "\n".join([f"source {{{MOCK}}}", *lines, "puts \"kit_main returned without shutdown\"", "exit 3"])
         with tempfile.NamedTemporaryFile("w", suffix=".tcl", delete=False) as fh:
-            fh.write(script)
+            fh.write(script + "\n")
         try:
             return self._run(Path(fh.name), timeout)
         finally:
