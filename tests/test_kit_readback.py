@@ -206,3 +206,63 @@ def test_host_crc_and_byte_writer_under_real_openocd_jim(tmp_path: Path) -> None
     assert f"crc {zlib.crc32(data)}" in lines, lines
     assert f"hex {data[3:12].hex()}" in lines
     assert (kit / "out.bin").read_bytes() == data
+
+
+def _unit_images(run: Path, index: int) -> tuple[bytes, bytes]:
+    """The chips of unit `index` (1-based) of a `bundle serialize` run: its base images with the unit's bytes from
+    units.csv at the manifest's ranges (as the kit programs them)."""
+    import csv
+
+    row = list(csv.DictReader(open(run / "units.csv")))[index - 1]
+    doc = json.loads((run / "manifest.json").read_text())
+    images = {name: bytearray((run / name).read_bytes()) for name in ("mcu.bin", "sflash.bin")}
+    for r in doc["serialization"]:
+        column = next(c for c in row if c.startswith(f"{r['file']}@") and c.endswith(f":{r['name']}")
+                      and int(c.split("@")[1].split(":")[0], 16) == r["address"])
+        images[r["file"]][r["offset"]:r["offset"] + r["size"]] = bytes.fromhex(row[column])
+    return bytes(images["mcu.bin"]), bytes(images["sflash.bin"])
+
+
+@pytest.fixture(scope="module")
+def serial_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("serialized")
+    shutil.copytree(ROOT / "samples" / "ota_demo", root / "product")
+    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "3",
+                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
+                                 "--out", str(root / "run")])
+    assert r.exit_code == 0, r.output
+    make_kit(root / "run" / "manifest.json", "stlink", root / "kit")
+    return root / "kit"
+
+
+def test_serialized_read_back_names_the_unit_on_the_board(serial_kit: Path, tmp_path: Path) -> None:
+    run = serial_kit.parent / "run"
+    mcu, sflash = _unit_images(run, 2)
+    board = board_holding(tmp_path / "boards", mcu, sflash, 0x100000)
+    r = program_sh(serial_kit, tmp_path / "boards", "--read-back", "qa")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "unit: SN00001002 (02:0A:F7:00:10:01) found in the read-back, units.csv index 2" in r.stdout.splitlines()
+    assert "unit: SN00001002: both chips as units.csv states" in r.stdout.splitlines()
+    assert r.stdout.splitlines()[-2] == "PASS"
+    assert ((tmp_path / "qa" / "mcu.bin").read_bytes(), (tmp_path / "qa" / "sflash.bin").read_bytes()) == (mcu, sflash)
+    calls = [json.loads(line) for line in (board / "calls.jsonl").read_text().splitlines()]
+    assert writes_in(calls) == []
+
+
+def test_serialized_read_back_refuses_another_unit_or_none(serial_kit: Path, tmp_path: Path) -> None:
+    """kit_readback_unit on read-back files: the unit asked for must be the one found; bytes of no unit fail."""
+    run = serial_kit.parent / "run"
+    kit = tmp_path / "kit"
+    shutil.copytree(serial_kit, kit)
+    (kit / "rb").mkdir()
+    mcu, sflash = _unit_images(run, 3)
+    (kit / "rb" / "mcu.bin").write_bytes(mcu)
+    (kit / "rb" / "sflash.bin").write_bytes(sflash)
+    script = ["source kit_config.tcl", "source sflash_kit.tcl",
+              "puts [catch {kit_readback_unit rb SN00001001} msg]", "puts $msg", "shutdown"]
+    out = Bridge(Board(SpiNor(0x100000, 0xC22014)), kit).run_script(script).output
+    assert out == ["unit: SN00001003 (02:0A:F7:00:10:02) found in the read-back, units.csv index 3", "1",
+                   "unit: the board holds SN00001003, not SN00001001"]
+    (kit / "rb" / "mcu.bin").write_bytes((run / "mcu.bin").read_bytes())     # the base image: no unit's bytes
+    out = Bridge(Board(SpiNor(0x100000, 0xC22014)), kit).run_script(script).output
+    assert out == ["1", "unit: the read-back holds the per-unit bytes of no unit in this kit's units.csv"]
