@@ -640,15 +640,15 @@ proc kit_readback_sflash {path size} {
     kit_say "SFLASH: read back, every chunk's CRC-32 as on the target ([kit_secs $start])"
 }
 
-# mcu or sflash: the kind of the kit's artefact `file` (the read-back files are named by kind)
-proc kit_kind_of {file} {
+# The kit's artefact {file kind base size crc chunks} whose file (or kind) is `key`
+proc kit_artefact {key} {
     global kit_artefacts
     foreach a $kit_artefacts {
-        if {[lindex $a 0] eq $file} {
-            return [lindex $a 1]
+        if {[lindex $a 0] eq $key || [lindex $a 1] eq $key} {
+            return $a
         }
     }
-    kit_fail "$file: not an artefact of this kit"
+    kit_fail "$key: not an artefact of this kit"
 }
 
 # A serialized kit: the units.csv row whose per-unit bytes the read-back holds, and the chips against its CRC-32s.
@@ -659,7 +659,7 @@ proc kit_readback_unit {dir expect} {
         set same 1
         foreach r $kit_ranges value [lindex $u 4] {
             lassign $r file address offset size name
-            if {[kit_file_hex $dir/[kit_kind_of $file].bin $offset $size] ne $value} {
+            if {[kit_file_hex $dir/[lindex [kit_artefact $file] 1].bin $offset $size] ne $value} {
                 set same 0
                 break
             }
@@ -698,12 +698,9 @@ proc kit_readback {dir expect} {
     kit_say "connect: init, reset halt"
     init
     reset halt
-    foreach a $kit_artefacts {
-        lassign $a file kind base size crc chunks
-        if {$kind eq "mcu"} {
-            kit_readback_mcu $dir/mcu.bin.part $base $size
-        }
-    }
+    # (a kit has one MCU and one SFLASH artefact: bundle openocd refuses others)
+    lassign [kit_artefact mcu] file kind base size
+    kit_readback_mcu $dir/mcu.bin.part $base $size
     kit_say "helper: loading $kit_helper_elf"
     if {![kit_load_helper $kit_helper_elf $kit_helper_config]} {
         kit_fail "read-back needs the bundle sflash_helper (CRC-32 on the target); this kit has an SDK helper"
