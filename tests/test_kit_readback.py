@@ -22,7 +22,7 @@ from bundler.cli import app
 from bundler.linekit import make_kit
 from emu.bridge import Bridge
 from emu.fake_openocd import new_board
-from emu.kitfixture import BOARD_SPI, write_build
+from emu.kitfixture import BOARD_SPI, unit_images, write_build
 from emu.spinor import SpiNor
 from emu.stm32 import FLASH_BASE, Board
 
@@ -208,21 +208,6 @@ def test_host_crc_and_byte_writer_under_real_openocd_jim(tmp_path: Path) -> None
     assert (kit / "out.bin").read_bytes() == data
 
 
-def _unit_images(run: Path, index: int) -> tuple[bytes, bytes]:
-    """The chips of unit `index` (1-based) of a `bundle serialize` run: its base images with the unit's bytes from
-    units.csv at the manifest's ranges (as the kit programs them)."""
-    import csv
-
-    row = list(csv.DictReader(open(run / "units.csv")))[index - 1]
-    doc = json.loads((run / "manifest.json").read_text())
-    images = {name: bytearray((run / name).read_bytes()) for name in ("mcu.bin", "sflash.bin")}
-    for r in doc["serialization"]:
-        column = next(c for c in row if c.startswith(f"{r['file']}@") and c.endswith(f":{r['name']}")
-                      and int(c.split("@")[1].split(":")[0], 16) == r["address"])
-        images[r["file"]][r["offset"]:r["offset"] + r["size"]] = bytes.fromhex(row[column])
-    return bytes(images["mcu.bin"]), bytes(images["sflash.bin"])
-
-
 @pytest.fixture(scope="module")
 def serial_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("serialized")
@@ -237,7 +222,7 @@ def serial_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_serialized_read_back_names_the_unit_on_the_board(serial_kit: Path, tmp_path: Path) -> None:
     run = serial_kit.parent / "run"
-    mcu, sflash = _unit_images(run, 2)
+    mcu, sflash = unit_images(run, 2)
     board = board_holding(tmp_path / "boards", mcu, sflash, 0x100000)
     r = program_sh(serial_kit, tmp_path / "boards", "--read-back", "qa")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -255,7 +240,7 @@ def test_serialized_read_back_refuses_another_unit_or_none(serial_kit: Path, tmp
     kit = tmp_path / "kit"
     shutil.copytree(serial_kit, kit)
     (kit / "rb").mkdir()
-    mcu, sflash = _unit_images(run, 3)
+    mcu, sflash = unit_images(run, 3)
     (kit / "rb" / "mcu.bin").write_bytes(mcu)
     (kit / "rb" / "sflash.bin").write_bytes(sflash)
     script = ["source kit_config.tcl", "source sflash_kit.tcl",

@@ -3,6 +3,7 @@
 #   ./program.sh [UNIT-ID]      UNIT-ID (serial number or MAC) names the log file; optional
 #   ./program.sh SERIAL         a kit for a serialized run (units.csv in the kit): the unit to program; required
 #   ./program.sh SERIAL --again a unit this station has programmed and verified before (a reworked board)
+#   ./program.sh --adapter-serial SN ...    the adapter with USB serial number SN (several on one PC; gang.sh)
 #   ./program.sh --read-back DIR [SERIAL]   QA: read both chips into DIR/mcu.bin and DIR/sflash.bin, writing
 #                               nothing to the board, then `bundle inspect DIR --manifest manifest.json` (BUNDLE:
 #                               the bundle command) decides PASS/FAIL; a serialized kit names the unit it found
@@ -40,6 +41,19 @@ fi
 openocd=${OPENOCD:-openocd}
 interface=${OPENOCD_INTERFACE:-@INTERFACE@}
 mode=program
+adapter=
+if [ "${1:-}" = --adapter-serial ]; then
+    adapter=${2:-}
+    case $adapter in
+        ''|[!A-Za-z0-9]*|*[!A-Za-z0-9._-]*) bad_adapter=1 ;;
+        *) [ ${#adapter} -le 64 ] || bad_adapter=1 ;;
+    esac
+    if [ -n "${bad_adapter:-}" ]; then
+        echo "FAIL: --adapter-serial: 1..64 letters, digits and . _ - (starting with a letter or digit); nothing programmed"
+        exit 2
+    fi
+    shift 2
+fi
 if [ "${1:-}" = --read-back ]; then
     if [ -z "${2:-}" ] || [ $# -gt 3 ]; then
         echo "FAIL: ./program.sh --read-back DIR [SERIAL]; nothing read"
@@ -110,23 +124,27 @@ elif [ @SERIALIZED@ = 1 ]; then
 fi
 mkdir -p "$logdir" || exit 2
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-log="$logdir/$stamp${label:+_$label}.log"
+# the adapter in the name: runs on several adapters in the same second never share a log (and the label stays last:
+# the "already programmed" check looks for logs ending in _<label>.log)
+log="$logdir/$stamp${adapter:+_adapter-$adapter}${label:+_$label}.log"
 n=1
 while [ -e "$log" ]; do  # two runs of one unit in the same second: each keeps its own log
     n=$((n + 1))
-    log="$logdir/$stamp${label:+_$label}-$n.log"
+    log="$logdir/$stamp${adapter:+_adapter-$adapter}${label:+_$label}-$n.log"
 done
 {
     echo "kit: $name ($kit)"
     echo "unit: ${unit:-(none)}"
-    echo "adapter: $interface"
+    echo "adapter: $interface${adapter:+ (serial $adapter)}"
     echo "started: $stamp"
 } >"$log"
 {
+    # kit_select_adapter before kit_main: `adapter serial` is a configuration command (before init)
+    set -- -f kit_config.tcl -f sflash_kit.tcl ${adapter:+-c} ${adapter:+"kit_select_adapter $adapter"} -c "$main"
     if [ -n "${KIT_EXTRA_CFG:-}" ]; then
-        "$openocd" -f "$interface" -f @TARGET@ -f "$KIT_EXTRA_CFG" -f kit_config.tcl -f sflash_kit.tcl -c "$main" 2>&1
+        "$openocd" -f "$interface" -f @TARGET@ -f "$KIT_EXTRA_CFG" "$@" 2>&1
     else
-        "$openocd" -f "$interface" -f @TARGET@ -f kit_config.tcl -f sflash_kit.tcl -c "$main" 2>&1
+        "$openocd" -f "$interface" -f @TARGET@ "$@" 2>&1
     fi
     echo "openocd exit code: $?"
 } | tee -a "$log"

@@ -729,4 +729,18 @@ proc kit_readback_main {dir {expect ""}} {
     shutdown
 }
 
+# ---- several adapters on one PC: select one by its USB serial number ----
+
+# `adapter serial` (OpenOCD 0.11+); older versions spell it per driver: hla_serial (ST-Link), ftdi_serial (FTDI
+# JTAG), jlink serial (J-Link). A configuration command: before init (kit_main, kit_readback_main).
+proc kit_select_adapter {serial} {
+    foreach cmd {{adapter serial} hla_serial ftdi_serial {jlink serial}} {
+        if {![catch {{*}$cmd $serial}]} {
+            return
+        }
+    }
+    kit_say "FAIL: cannot select the adapter with serial $serial (no adapter serial / hla_serial / ftdi_serial / jlink serial in this OpenOCD)"
+    return -code error "adapter $serial not selected"
+}
+
 return  ;# OpenOCD echoes a sourced file's last result

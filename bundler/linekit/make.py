@@ -30,6 +30,15 @@ ADAPTERS: dict[str, str] = {
     "jlink": "interface/jlink.cfg",                                  # SEGGER J-Link, JTAG
 }
 TARGET_CFG = "target/stm32f2x.cfg"
+# USB vendor:product IDs per --adapter, for gang.sh to find the connected adapters (globs, as sh `case` takes them)
+ADAPTER_USB: dict[str, str] = {
+    "stlink": "0483:3744 0483:3748 0483:374b 0483:374d 0483:374e 0483:374f 0483:3752 0483:3753 0483:3754",
+    # (the hla_vid_pid list of OpenOCD 0.12's interface/stlink.cfg: ST-Link V1, V2, V2-1, V3)
+    "olimex-arm-usb-ocd-h": "15ba:002b",   # interface/ftdi/olimex-arm-usb-ocd-h.cfg ftdi vid_pid
+    "ftdi": "15ba:002a",                   # interface/ftdi/olimex-arm-usb-tiny-h.cfg ftdi vid_pid
+    "jlink": "1366:*",                     # SEGGER's USB vendor ID: every J-Link model
+}
+SCRIPTS = ("program.sh", "program.bat", "gang.sh")  # templates with the kit's values put in; .sh ones executable
 
 
 def _template(name: str) -> str:
@@ -123,8 +132,8 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
         # program.bat look the typed serial up in
     # values reach the scripts as data: quoted for sh; for cmd only names of the safe set (checked above)
     subst = {"@INTERFACE@": ADAPTERS[adapter], "@TARGET@": TARGET_CFG, "@SERIALIZED@": "1" if ranges else "0",
-             "@ADAPTER@": adapter}
-    for name in ("program.sh", "program.bat"):
+             "@ADAPTER@": adapter, "@USB_IDS@": ADAPTER_USB[adapter]}
+    for name in SCRIPTS:
         text = _template(name)
         text = text.replace("@NAME@", shlex.quote(kit_label) if name.endswith(".sh") else kit_label)
         for key, value in subst.items():
@@ -146,7 +155,7 @@ def make_kit(manifest_path: Path, adapter: str, out: Path, helper: Path | None =
     protected = [manifest_path] + [a.source for a in arts] + ([units_csv] if ranges else []) + \
         ([helper_path] if helper is not None else []) + ([sign_key] if sign_key is not None else [])
     # the line's logs of an earlier kit in the same folder go into the new kit as they are
-    written = publish(out, files, protected, "bundle openocd", modes={"program.sh": 0o755}, carry=KIT_LOGS)
+    written = publish(out, files, protected, "bundle openocd", modes={name: 0o755 for name in SCRIPTS if name.endswith(".sh")}, carry=KIT_LOGS)
     if on_estimate is not None:
         on_estimate(board_time)
     return written

@@ -42,6 +42,7 @@ class Bridge:
         self.shutdown: str | None = None
         self.flash_fills: list[tuple[int, int]] = []
         self.servers_disabled: list[str] = []         # `<server>_port disabled` seen (before init)
+        self.adapter_serial: str | None = None        # `adapter serial` seen
         # what the line kit's time model counts, counted here from the command stream
         self.bytes_sent = 0                           # written over the debug adapter
         self.mcu_sectors_erased: list[int] = []       # sizes, in erase order
@@ -71,6 +72,9 @@ class Bridge:
         if cmd in ("gdb_port", "telnet_port", "tcl_port"):
             assert args == ["disabled"], (cmd, args)
             self.servers_disabled.append(cmd)
+            return ""
+        if cmd == "adapter" and args[:1] == ["serial"]:  # the adapter the run talks to (kit_select_adapter)
+            self.adapter_serial = args[1]
             return ""
         if cmd in ("init", "halt", "sleep", "reset"):
             return ""

@@ -23,7 +23,7 @@ from emu.bridge import Bridge  # noqa: E402
 from emu.spinor import SpiNor  # noqa: E402
 from emu.stm32 import FLASH_BASE, Board  # noqa: E402
 
-SELECT = ("adapter serial ", "hla_serial ")  # OpenOCD 0.12 and older spellings
+SELECT = "kit_select_adapter "  # program.sh --adapter-serial SN (the kit's Tcl then runs `adapter serial SN`)
 
 
 def board_dir(root: Path, serial: str) -> Path:
@@ -60,11 +60,9 @@ def main(argv: list[str]) -> int:
         if arg == "-f":
             files.append(value)
         elif arg == "-c":
-            picked = [value[len(s):].strip() for s in SELECT if value.startswith(s)]
-            if picked:
-                serial = picked[0]
-            else:
-                commands.append(value)
+            if value.startswith(SELECT):
+                serial = value[len(SELECT):].strip()
+            commands.append(value)
     folder = board_dir(Path(os.environ["EMU_BOARDS"]), serial)
     if not (folder / "flash.bin").is_file():
         print(f"Error: open failed (no adapter with serial {serial!r} connected)", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import random
@@ -94,3 +95,16 @@ def plain_and_serialized_kits(root: Path, name: str | None = None) -> dict[str, 
     assert r.exit_code == 0, r.output
     make_kit(root / "run" / "manifest.json", "stlink", root / "serial")
     return {"plain": root / "plain", "serial": root / "serial"}
+
+
+def unit_images(run: Path, index: int) -> tuple[bytes, bytes]:
+    """The chips of unit `index` (1-based) of a `bundle serialize` run: its base images with the unit's bytes from
+    units.csv at the manifest's ranges (as the kit programs them)."""
+    row = list(csv.DictReader(open(run / "units.csv")))[index - 1]
+    doc = json.loads((run / "manifest.json").read_text())
+    images = {name: bytearray((run / name).read_bytes()) for name in ("mcu.bin", "sflash.bin")}
+    for r in doc["serialization"]:
+        column = next(c for c in row if c.startswith(f"{r['file']}@") and c.endswith(f":{r['name']}")
+                      and int(c.split("@")[1].split(":")[0], 16) == r["address"])
+        images[r["file"]][r["offset"]:r["offset"] + r["size"]] = bytes.fromhex(row[column])
+    return bytes(images["mcu.bin"]), bytes(images["sflash.bin"])

@@ -14,7 +14,7 @@ proc rpc {args} {
     return -code error [string range $reply 4 end]
 }
 
-foreach cmd {gdb_port telnet_port tcl_port init reset halt resume load_image mwb mww read_memory write_memory reg sleep flash verify_image dump_image} {
+foreach cmd {gdb_port telnet_port tcl_port init reset halt resume load_image mwb mww read_memory write_memory reg sleep flash verify_image dump_image adapter} {
     proc $cmd {args} "rpc $cmd {*}\$args"
 }
 proc mdw {args} { puts [rpc mdw {*}$args] }
