@@ -69,8 +69,8 @@ def test_three_emulated_boards_at_once_three_serials_and_a_failing_adapter(seria
         new_board(boards / name, 0x100000)
     (tmp_path / "adapters.txt").write_text("# line PC 4\nST-A1\nST-A2  # left\nST-A3\nST-GONE\n")
     logs = tmp_path / "logs"
-    r = gang(serial_kit, emulated_openocd(tmp_path), str(tmp_path / "adapters.txt"), EMU_BOARDS=str(boards),
-             KIT_LOG_DIR=str(logs))
+    relative = Path("../..") / tmp_path.relative_to(tmp_path.parents[1]) / "adapters.txt"  # from the kit's parent
+    r = gang(serial_kit, emulated_openocd(tmp_path), str(relative), EMU_BOARDS=str(boards), KIT_LOG_DIR=str(logs))
     lines = r.stdout.splitlines()
     assert r.returncode == 1, r.stdout + r.stderr
     assert lines[-1] == "total: 4 adapters, 3 PASS, 1 FAIL"

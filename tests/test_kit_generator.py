@@ -21,7 +21,7 @@ from emu.stm32 import Wiring
 
 OPENOCD_SCRIPTS = Path("/usr/share/openocd/scripts")
 KIT_FILES = {"kit.sha256", "mcu.bin", "sflash.bin", "sflash_helper.elf", "kit_config.tcl", "sflash_kit.tcl", "program.sh",
-             "program.bat", "gang.sh", "README.md", "manifest.json"}
+             "program.bat", "gang.sh", "gang.bat", "README.md", "manifest.json"}
 
 
 def _section(elf: Path, name: str) -> bytes:

@@ -243,3 +243,33 @@ def test_read_back_moves_both_chips_into_dir_and_inspect_decides(wine: Wine, kit
         assert r.returncode == 2 and r.stdout.endswith("; nothing read\n") or r.stdout.endswith(
             "; nothing programmed\n"), (typed, r.stdout)
     assert not (wine.c_drive / "pw.txt").exists()
+
+
+def test_gang_bat_one_program_bat_per_adapter_and_a_serial_each(wine: Wine, kits: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """gang.bat under wine's cmd: each adapter of the file gets its own program.bat --adapter-serial (its own log),
+    a serialized kit's two units go to two adapters, the third gets none; then a line per adapter and a total."""
+    kit = _fresh(kits, "serial", tmp_path)
+    (tmp_path / "adapters.txt").write_bytes(b"# line PC 2\r\nST-A1\r\nST-A2  # left\r\nST-A3\r\n")
+    driver = tmp_path / "drive.bat"
+    driver.write_bytes(b"@echo off\r\ncall kit\\gang.bat adapters.txt\r\necho ==RC %ERRORLEVEL%==\r\n")
+    env = {**wine.env, "WINEPATH": _zpath(wine.bin), "FAKE_OPENOCD_LOG": _zpath(tmp_path / "openocd-args.txt")}
+    r = subprocess.run(["wine", "cmd", "/c", driver.name], cwd=tmp_path, env=env, capture_output=True, timeout=600)
+    out = r.stdout.decode("latin-1").replace("\r\n", "\n").splitlines()
+    assert out[-1] == "==RC 1==" and out[-2] == "total: 3 adapters, 2 PASS, 1 FAIL", out
+    passed = sorted(line.split()[4] for line in out if " PASS unit " in line)
+    assert passed == ["SN00001001", "SN00001002"], out
+    assert "adapter ST-A3: FAIL: no unused serial left in units.csv; nothing programmed" in out
+    args = (tmp_path / "openocd-args.txt").read_text().splitlines()
+    assert sorted(a[4:] for a in args if a.startswith("arg=kit_select_adapter ")) == ["kit_select_adapter ST-A1",
+                                                                                    "kit_select_adapter ST-A2"]
+    logs = sorted(p.name for p in (kit / "logs").iterdir())
+    assert len([n for n in logs if "_adapter-ST-A1_SN0000100" in n]) == 1
+    assert len([n for n in logs if "_adapter-ST-A2_SN0000100" in n]) == 1
+    assert [n for n in logs if n.startswith(".")] == []                              # no claim, no lock left
+    (tmp_path / "adapters.txt").write_bytes(b"ST-A1\r\nST&A2\r\n")
+    r = subprocess.run(["wine", "cmd", "/c", driver.name], cwd=tmp_path, env=env, capture_output=True, timeout=600)
+    out = r.stdout.decode("latin-1").replace("\r\n", "\n").splitlines()
+    # (exit /b 2; wine's `call` passes on only zero or non-zero: 1)
+    assert out == ["FAIL: adapter serial: 1..64 letters, digits and . _ - only; nothing programmed", "==RC 1=="], out
+    assert not list(tmp_path.glob("kit/logs/*_adapter-ST-A1_*"))[2:]              # nothing more was programmed

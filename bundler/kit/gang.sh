@@ -10,6 +10,7 @@
 # Environment: as program.sh (KIT_LOG_DIR, OPENOCD, ...); KIT_USB_SYSFS (default /sys/bus/usb/devices).
 # Prints one line per adapter, "adapter SN: PASS ..." or "adapter SN: FAIL ...", then a total line;
 # exit code 0 when every board passed, 1 otherwise, 2 when nothing was started.
+here=$(pwd)
 kit=$(cd "$(dirname "$0")" && pwd) || exit 2
 cd "$kit" || exit 2
 logdir=${KIT_LOG_DIR:-logs}
@@ -26,11 +27,12 @@ if [ $# -gt 1 ]; then
     exit 2
 fi
 if [ $# -eq 1 ]; then
-    if [ ! -f "$1" ]; then
+    case $1 in /*) list=$1 ;; *) list=$here/$1 ;; esac  # a relative file is the caller's
+    if [ ! -f "$list" ]; then
         echo "FAIL: $1: no such file (one adapter serial a line); nothing programmed"
         exit 2
     fi
-    adapters=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1")
+    adapters=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$list")
 else
     sysfs=${KIT_USB_SYSFS:-/sys/bus/usb/devices}
     adapters=

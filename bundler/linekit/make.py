@@ -38,7 +38,7 @@ ADAPTER_USB: dict[str, str] = {
     "ftdi": "15ba:002a",                   # interface/ftdi/olimex-arm-usb-tiny-h.cfg ftdi vid_pid
     "jlink": "1366:*",                     # SEGGER's USB vendor ID: every J-Link model
 }
-SCRIPTS = ("program.sh", "program.bat", "gang.sh")  # templates with the kit's values put in; .sh ones executable
+SCRIPTS = ("program.sh", "program.bat", "gang.sh", "gang.bat")  # templates with the kit's values put in; .sh ones executable
 
 
 def _template(name: str) -> str:
