@@ -16,12 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bundler.cli import app
 from bundler.linekit import make_kit
 from emu.fake_openocd import new_board
-from emu.kitfixture import BOARD_SPI, unit_images, write_build
+from emu.kitfixture import BOARD_SPI, serialized_kit, unit_images, write_build
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE = ROOT / "tests" / "emu" / "fake_openocd.py"
@@ -29,14 +27,7 @@ FAKE = ROOT / "tests" / "emu" / "fake_openocd.py"
 
 @pytest.fixture(scope="module")
 def serial_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("gang")
-    shutil.copytree(ROOT / "samples" / "ota_demo", root / "product")
-    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "8",
-                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
-                                 "--out", str(root / "run")])
-    assert r.exit_code == 0, r.output
-    make_kit(root / "run" / "manifest.json", "stlink", root / "kit")
-    return root / "kit"
+    return serialized_kit(tmp_path_factory.mktemp("gang"), 8)
 
 
 def emulated_openocd(folder: Path) -> Path:

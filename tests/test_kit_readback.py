@@ -22,7 +22,7 @@ from bundler.cli import app
 from bundler.linekit import make_kit
 from emu.bridge import Bridge
 from emu.fake_openocd import new_board
-from emu.kitfixture import BOARD_SPI, unit_images, write_build
+from emu.kitfixture import BOARD_SPI, serialized_kit, unit_images, write_build
 from emu.spinor import SpiNor
 from emu.stm32 import FLASH_BASE, Board
 
@@ -210,14 +210,7 @@ def test_host_crc_and_byte_writer_under_real_openocd_jim(tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def serial_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("serialized")
-    shutil.copytree(ROOT / "samples" / "ota_demo", root / "product")
-    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", "3",
-                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
-                                 "--out", str(root / "run")])
-    assert r.exit_code == 0, r.output
-    make_kit(root / "run" / "manifest.json", "stlink", root / "kit")
-    return root / "kit"
+    return serialized_kit(tmp_path_factory.mktemp("serialized"), 3)
 
 
 def test_serialized_read_back_names_the_unit_on_the_board(serial_kit: Path, tmp_path: Path) -> None:

@@ -108,3 +108,22 @@ def unit_images(run: Path, index: int) -> tuple[bytes, bytes]:
                       and int(c.split("@")[1].split(":")[0], 16) == r["address"])
         images[r["file"]][r["offset"]:r["offset"] + r["size"]] = bytes.fromhex(row[column])
     return bytes(images["mcu.bin"]), bytes(images["sflash.bin"])
+
+
+def serialized_kit(root: Path, count: int) -> Path:
+    """root / "kit": the line kit of the sample serialized into `count` units SN00001001.. from 02:0A:F7:00:10:00
+    (its run folder is root / "run")."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from bundler.cli import app
+    from bundler.linekit import make_kit
+
+    shutil.copytree(Path(__file__).resolve().parents[2] / "samples" / "ota_demo", root / "product")
+    r = CliRunner().invoke(app, ["serialize", str(root / "product" / "bundle.toml"), "--count", str(count),
+                                 "--serial-start", "SN00001001", "--mac-start", "02:0A:F7:00:10:00",
+                                 "--out", str(root / "run")])
+    assert r.exit_code == 0, r.output
+    make_kit(root / "run" / "manifest.json", "stlink", root / "kit")
+    return root / "kit"
