@@ -18,7 +18,9 @@ def test_short_seeded_fuzz_run() -> None:
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:]
     total = int(proc.stdout.split("total")[-1].split()[0])
-    assert total == 6000 and "CRASH" not in proc.stdout
+    # at least the 6000 asked for; libFuzzer may count an extra run in an atheris job (seen under load: 6001 in 2 of
+    # 4 full-suite runs), so up to one per job (4 atheris jobs) more
+    assert 6000 <= total <= 6004 and "CRASH" not in proc.stdout, proc.stdout[-3000:]
 
 
 @pytest.mark.parametrize("path", sorted(p for p in REGRESSIONS.glob("*/*") if p.is_file()), ids=lambda p: p.name)
