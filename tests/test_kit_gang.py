@@ -38,12 +38,17 @@ def emulated_openocd(folder: Path) -> Path:
 
 
 def stand_in_openocd(folder: Path) -> Path:
-    """An openocd that says PASS after a second (FAIL for the adapter BAD), recording the adapter and unit."""
+    """An openocd that says PASS after a second (FAIL at once for the adapter BAD), recording the adapter and unit,
+    and in stand-in-events.txt when it starts and ends with which unit (a unit is held from start to end)."""
     wrapper = folder / "openocd-stand-in"
+    events = folder / "stand-in-events.txt"
     wrapper.write_text("#!/bin/sh\n"
                        f"printf '%s\\n' \"$*\" >>{folder}/stand-in-args.txt\n"
-                       "case \"$*\" in *'kit_select_adapter BAD'*) echo 'FAIL: serial flash: timeout'; exit 1 ;; esac\n"
-                       "sleep 1\necho PASS\n")
+                       "unit=$(printf '%s' \"$*\" | sed -n 's/.*kit_main \\([^ ]*\\).*/\\1/p')\n"
+                       f"echo \"start $unit\" >>{events}\n"
+                       "case \"$*\" in *'kit_select_adapter BAD'*)\n"
+                       f"    echo \"end $unit\" >>{events}; echo 'FAIL: serial flash: timeout'; exit 1 ;;\nesac\n"
+                       f"sleep 1\necho \"end $unit\" >>{events}\necho PASS\n")
     wrapper.chmod(0o755)
     return wrapper
 
@@ -99,15 +104,22 @@ def test_two_gang_runs_racing_never_share_a_serial(serial_kit: Path, tmp_path: P
     assert len(units) == 5 and len(set(units)) == 5, outs                        # five boards, five serials
     failed = [line for line in outs[0].splitlines() if line.startswith("adapter BAD:")]
     assert failed[0].startswith("adapter BAD: FAIL: serial flash: timeout (unit SN0000100"), outs
+    bad = failed[0].split("(unit ")[1][:10]
     given = [line.split("kit_main ")[1] for line in (tmp_path / "stand-in-args.txt").read_text().splitlines()]
-    assert len(given) == 6 and len(set(given)) == 6                               # no serial handed out twice at once
-    assert set(units) | {failed[0].split("(unit ")[1][:10]} == {f"SN0000{n}" for n in range(1001, 1007)}
+    held: set[str] = set()
+    for line in (tmp_path / "stand-in-events.txt").read_text().splitlines():   # no serial handed out twice at once
+        kind, unit = line.split()
+        assert kind == "end" or unit not in held, (line, held)
+        (held.add if kind == "start" else held.discard)(unit)
+    # the failed board's serial goes back to the next board: handed out twice in all only if that one passed it
+    assert len(given) == 6 and all(given.count(u) == 1 for u in given if u != bad) and given.count(bad) <= 2
+    assert set(given) == set(units) | {bad} and set(given) <= {f"SN0000{n}" for n in range(1001, 1007)}
     # the "already programmed" rule holds across the gang: the next serial is one no log has verified
     r = gang(serial_kit, stand_in, str(tmp_path / "b.txt"), KIT_LOG_DIR=str(logs))
     assert r.returncode == 0, r.stdout
     again = sorted(line.split()[4] for line in r.stdout.splitlines() if " PASS unit " in line)
     assert set(again).isdisjoint(units) and len(again) == 3
-    assert failed[0].split("(unit ")[1][:10] in again                             # the failed board's serial
+    assert bad in units or bad in again                                           # the failed board's serial
     r = gang(serial_kit, stand_in, str(tmp_path / "a.txt"), KIT_LOG_DIR=str(logs))     # all 8 units verified
     assert r.returncode == 1 and r.stdout.splitlines()[-1] == "total: 3 adapters, 0 PASS, 3 FAIL"
     assert r.stdout.count("FAIL: no unused serial left in units.csv; nothing programmed") == 3, r.stdout
