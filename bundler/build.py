@@ -153,6 +153,22 @@ def _component(project: Project, name: str, spec: InputSpec | str, dct: bytes, d
     return firmware, Source(firmware.display, firmware.sha256)
 
 
+def _overflow(project: Project, name: str, size: int, room: int,
+              components: dict[str, tuple[Piece, Source]]) -> PlacementError | None:
+    """A folder-built component larger than the room left, told with what it makes pass the chip's end (as a
+    prebuilt one is: plan_sflash's message, where it would end and the chip that holds all); None if all fit."""
+    display = project.sflash[name].display
+    try:
+        plan_sflash(project.board.sflash, project.chip, {**{n: len(d) for n, (d, _) in components.items()}, name: size},
+                    {**{n: s.file for n, (_, s) in components.items()}, name: display})
+    except PlacementError as placed:
+        if str(placed).startswith(f"[sflash] {name} "):  # the component itself passes the end: that says it all
+            return placed
+        return PlacementError(f"[sflash] {name} ({display}): its image would be {hexsize(size)}, "
+                              f"{hexsize(size - room)} more than the room left ({hexsize(room)}); with it, {placed}")
+    return None
+
+
 def _filesystem(project: Project, spec: InputSpec, room: int | None, notes: list[str]) -> tuple[Piece, Source]:
     """A folder made into an image, or a prebuilt image, parsed by the reader inspect uses (names the device
     reaches), then padded when the 3.5.2 reader would read past the component's sectors."""
@@ -246,22 +262,11 @@ def make_bundle(project: Project, *, hex_skip_fill: bool | None = None, sign_key
     components: dict[str, tuple[Piece, Source]] = {}
     notes: list[str] = []
     for name in order:
+        room = room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()])
         try:
-            components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file,
-                                          room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]), notes)
-        except SlotOverflow as exc:  # and with it, what passes the chip's end, by how much, which chip holds all
-            room = room_left(board.sflash, project.chip, [len(data) for data, _ in components.values()]) or 0
-            try:
-                plan_sflash(board.sflash, project.chip, {**{n: len(d) for n, (d, _) in components.items()},
-                                                         name: exc.size},
-                            {**{n: s.file for n, (_, s) in components.items()}, name: project.sflash[name].display})
-            except PlacementError as placed:
-                if str(placed).startswith(f"[sflash] {name} "):  # the filesystem itself passes the end
-                    raise
-                raise PlacementError(f"[sflash] {name} ({project.sflash[name].display}): its image would be "
-                                     f"{hexsize(exc.size)}, {hexsize(exc.size - room)} more than the room left "
-                                     f"({hexsize(room)}); with it, {placed}") from None
-            raise
+            components[name] = _component(project, name, project.sflash[name], dct, dct_source, dct_file, room, notes)
+        except SlotOverflow as exc:
+            raise (_overflow(project, name, exc.size, room or 0, components) or exc) from None
     sflash = assemble_sflash(board.sflash, project.chip, {name: components[name] for name in project.sflash})
     device_notes = _device_notes(project, mcu, components)
     del components
